@@ -1,0 +1,207 @@
+"""lm_eval's own argument parser, for whatever lm_eval version is installed.
+
+Nothing here keeps a copy of lm_eval's flags: the parser is built by lm_eval's code (``lm_eval._cli.run.Run``
+from 0.4.10 on, ``lm_eval.__main__.setup_parser`` before), so flags, short forms, types, ``nargs``, ``const``
+values and "last one wins" are exactly those of the ``lm_eval`` command the user would run.  Both paths are
+light imports (no torch, transformers or datasets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..errors import ParseError
+
+#: options whose value is a ``k=v,...`` (or JSON) mapping in at least one lm_eval version
+DICT_OPTIONS = ("model_args", "gen_kwargs", "wandb_args", "wandb_config_args", "hf_hub_log_args",
+                "trackio_args", "metadata")
+_GIVEN = "_mera_given_"
+
+
+class _ParserError(Exception):
+    pass
+
+
+def _raise(message: str) -> None:  # replaces ArgumentParser.error (which exits the process)
+    raise _ParserError(message)
+
+
+_tracked_classes: dict[type, type] = {}
+
+
+def _tracked(cls: type) -> type:
+    """A subclass of an argparse action class that records which destinations the command line set."""
+    if cls not in _tracked_classes:
+        def __call__(self: Any, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+            cls.__call__(self, parser, namespace, values, option_string)
+            getattr(namespace, _GIVEN).append(self.dest)
+
+        _tracked_classes[cls] = type(f"Tracked{cls.__name__}", (cls,), {"__call__": __call__})
+    return _tracked_classes[cls]
+
+
+def _build() -> argparse.ArgumentParser:
+    try:
+        from lm_eval._cli.run import Run  # lm_eval >= 0.4.10
+    except ImportError:
+        from lm_eval.__main__ import setup_parser  # lm_eval <= 0.4.9
+
+        parser: argparse.ArgumentParser = setup_parser()
+    else:
+        top = argparse.ArgumentParser(prog="lm_eval")
+        subparsers = top.add_subparsers(dest="command")
+        Run.create(subparsers)
+        parser = subparsers.choices["run"]
+    parser.prog = "lm_eval"
+    parser.error = _raise  # type: ignore[method-assign]
+    for action in parser._actions:
+        if not isinstance(action, argparse._HelpAction):
+            action.__class__ = _tracked(type(action))
+    return parser
+
+
+@lru_cache(maxsize=None)
+def lm_eval_parser() -> argparse.ArgumentParser:
+    """The installed lm_eval's ``run`` argument parser (errors raise instead of exiting)."""
+    return _build()
+
+
+@lru_cache(maxsize=None)
+def lm_eval_version() -> str:
+    """The installed lm_eval's version string (``0.4.13``), from its distribution metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("lm_eval", "lm-eval"):
+        with contextlib.suppress(PackageNotFoundError):
+            return version(dist)
+    return "unknown"
+
+
+def version_tuple(text: str | None = None) -> tuple[int, ...]:
+    """``"0.4.8.dev0"`` -> ``(0, 4, 8)``."""
+    parts = []
+    for piece in (text or lm_eval_version()).split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    """One lm_eval option as the installed parser defines it."""
+
+    dest: str
+    flags: tuple[str, ...]
+    #: "switch" (bare flag), "optional" (bare or with a value), "mapping" (k=v / JSON), "list", "value"
+    kind: str
+    default: Any
+    const: Any
+    choices: tuple[Any, ...] | None
+    help: str
+    type_name: str
+
+    @property
+    def flag(self) -> str:
+        """The long form, e.g. ``--num_fewshot``."""
+        longs = [f for f in self.flags if f.startswith("--")]
+        return max(longs, key=len) if longs else self.flags[0]
+
+
+def _kind(action: argparse.Action) -> str:
+    if action.dest in DICT_OPTIONS:
+        return "mapping"
+    if action.nargs == 0:
+        return "switch"
+    if action.nargs == "?":
+        return "optional"
+    if action.nargs in ("+", "*") or action.dest == "tasks":
+        return "list"
+    return "value"
+
+
+@lru_cache(maxsize=None)
+def lm_eval_options() -> tuple[OptionInfo, ...]:
+    """Every option of the installed ``lm_eval run`` (help excluded), in the parser's order."""
+    infos = []
+    for action in lm_eval_parser()._actions:
+        if isinstance(action, argparse._HelpAction) or not action.option_strings:
+            continue
+        default = None if action.default is argparse.SUPPRESS else action.default
+        type_name = getattr(action.type, "__name__", type(action.type).__name__) if action.type else "str"
+        infos.append(OptionInfo(action.dest, tuple(action.option_strings), _kind(action), default,
+                                action.const, tuple(action.choices) if action.choices else None,
+                                " ".join((action.help or "").split()), type_name))
+    return tuple(infos)
+
+
+def option_info(dest: str) -> OptionInfo | None:
+    """The :class:`OptionInfo` of one destination name, or None when the installed lm_eval has no such option."""
+    for info in lm_eval_options():
+        if info.dest == dest:
+            return info
+    return None
+
+
+def did_you_mean(word: str, candidates: Sequence[str], n: int = 1) -> str:
+    """`` Did you mean `x`?`` or an empty string."""
+    close = difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
+def _all_flags() -> list[str]:
+    return [f for info in lm_eval_options() for f in info.flags]
+
+
+def parse_argv(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """Parse lm_eval arguments with the installed parser.
+
+    Returns ``(given, order)``: the value of every option the command line set (keyed by destination, with the
+    installed parser's types and its "last one wins"/merge semantics) and the destinations in the order given.
+    Raises ParseError with a did-you-mean for unknown flags and lm_eval's own message for bad values.
+    """
+    argv = list(argv)
+    if any(a in ("-h", "--help") for a in argv):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            lm_eval_parser().print_help()
+        raise ParseError("lm_eval --help was asked for; here is the installed lm_eval's help:", hint=out.getvalue())
+    parser = lm_eval_parser()
+    namespace = argparse.Namespace(**{_GIVEN: []})
+    try:
+        namespace, unknown = parser.parse_known_args(argv, namespace=namespace)
+    except _ParserError as exc:
+        raise ParseError(f"lm_eval rejects the command: {exc}",
+                         hint=f"Check the value; `lm_eval {lm_eval_version()}` is installed.") from None
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"lm_eval rejects the command: {exc}") from None
+    if unknown:
+        flags = [u for u in unknown if u.startswith("-")]
+        if flags:
+            name = flags[0].split("=", 1)[0]
+            raise ParseError(
+                f"unknown flag `{name}` for lm_eval {lm_eval_version()}.{did_you_mean(name, _all_flags())}",
+                hint="`%mera flags` lists the flags the installed lm_eval accepts.")
+        raise ParseError(f"unexpected word `{unknown[0]}`: lm_eval takes no positional arguments",
+                         hint="Attach the value to its flag (e.g. `--tasks a,b`), or quote it if it contains spaces.")
+    order = list(dict.fromkeys(getattr(namespace, _GIVEN)))
+    return {dest: getattr(namespace, dest) for dest in order}, order
+
+
+def parse_defaults(argv: Sequence[str]) -> argparse.Namespace:
+    """The full namespace the installed lm_eval builds for ``argv`` (defaults included): what its CLI runs with."""
+    namespace = argparse.Namespace(**{_GIVEN: []})
+    try:
+        namespace = lm_eval_parser().parse_args(list(argv), namespace=namespace)
+    except _ParserError as exc:
+        raise ParseError(f"lm_eval rejects the command: {exc}") from None
+    delattr(namespace, _GIVEN)
+    return namespace

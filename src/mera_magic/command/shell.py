@@ -1,0 +1,201 @@
+"""Shell words: what a POSIX shell does to a pasted command line before ``lm_eval`` sees it.
+
+Handled: backslash-newline continuations, ``#`` comments, blank lines, single and double quotes, backslash
+escapes, ``$VAR`` / ``${VAR}`` expansion (the notebook namespace first, then mera-magic's secret store, then the
+process environment; ``$PWD`` is the kernel's current directory), and ``export NAME=VALUE`` lines.
+
+Not handled, on purpose (one command per cell): pipes, ``;``/``&&``, redirections, sub-shells, globbing.
+Those raise :class:`~mera_magic.errors.ParseError` naming the character.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ParseError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+_OPERATORS = {"|": "a pipe", ";": "a command separator", "&": "a background or `&&` operator",
+              ">": "a redirection", "<": "a redirection", "`": "a command substitution"}
+
+
+@dataclass
+class Word:
+    """One shell word after quote removal and expansion."""
+
+    text: str
+    #: the raw text of the part before the first ``=`` had no quotes or expansions (a valid assignment name)
+    plain_prefix: str = ""
+    #: names of the variables expanded inside this word
+    expanded: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Lexed:
+    """The words of a command plus what happened while reading them."""
+
+    words: list[Word]
+    undefined: list[str] = field(default_factory=list)
+
+
+def _lookup(name: str, namespace: Mapping[str, Any] | None, secrets: Mapping[str, str] | None) -> str | None:
+    if name == "PWD":
+        return os.getcwd()
+    if namespace is not None and name in namespace:
+        value = namespace[name]
+        if isinstance(value, (str, int, float, bool, os.PathLike)):
+            return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    if secrets is not None and name in secrets:
+        return secrets[name]
+    return os.environ.get(name)
+
+
+def lex(text: str, namespace: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None) -> Lexed:
+    """Split ``text`` into shell words, expanding variables as bash would.
+
+    Raises ParseError for an unterminated quote, an operator that starts a second command, or a placeholder
+    of the MERA guide (``<ДРУГИЕ ПАРАМЕТРЫ ЗАПУСКА ФРЕЙМВОРКА>``) left in the text.
+    """
+    words: list[Word] = []
+    undefined: list[str] = []
+    i, n = 0, len(text)
+    buf: list[str] = []
+    raw: list[str] = []  # raw characters of the current word, for the assignment-name check
+    expanded: list[str] = []
+    in_word = False
+    line = 1
+
+    def finish() -> None:
+        nonlocal buf, raw, expanded, in_word
+        if in_word:
+            raw_text = "".join(raw)
+            m = re.match(r"[A-Za-z_][A-Za-z0-9_]*=", raw_text)
+            words.append(Word("".join(buf), m.group(0)[:-1] if m else "", expanded))
+        buf, raw, expanded, in_word = [], [], [], False
+
+    def expand_at(j: int) -> tuple[str, int]:
+        """Expand the ``$`` at text[j]; return (value, index after the reference)."""
+        if j + 1 < n and text[j + 1] == "{":
+            close = text.find("}", j + 2)
+            if close < 0:
+                raise ParseError(f"line {line}: `${{` is not closed", hint="Write ${NAME} with a closing brace.")
+            name = text[j + 2:close]
+            end = close + 1
+        else:
+            m = _NAME.match(text, j + 1)
+            if not m:
+                return "$", j + 1
+            name, end = m.group(0), m.end()
+        if not _NAME.fullmatch(name):
+            raise ParseError(f"line {line}: `${{{name}}}` is not a variable name",
+                             hint="Only $NAME and ${NAME} are expanded; other shell expansions are not supported.")
+        value = _lookup(name, namespace, secrets)
+        if value is None:
+            undefined.append(name)
+            value = ""
+        expanded.append(name)
+        return value, end
+
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n and text[i + 1] == "\n":  # continuation
+            i += 2
+            line += 1
+            continue
+        if c == "\\" and i + 1 < n and text[i + 1] == "\r" and i + 2 < n and text[i + 2] == "\n":
+            i += 3
+            line += 1
+            continue
+        if c in " \t\r":
+            finish()
+            i += 1
+            continue
+        if c == "\n":
+            finish()
+            words.append(Word("\n"))  # command boundary marker, resolved by the caller
+            line += 1
+            i += 1
+            continue
+        if c == "#" and not in_word:
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if c == "<" and not in_word:
+            close = text.find(">", i)
+            if close > 0 and "\n" not in text[i:close]:
+                raise ParseError(
+                    f"line {line}: the placeholder `{text[i:close + 1]}` is still in the command",
+                    hint="Replace it with real variables or flags, or delete it (it comes from the MERA guide's template).")
+        if c in _OPERATORS:
+            if c == "&" and i + 1 < n and text[i + 1] == "&" or c != "&":
+                raise ParseError(
+                    f"line {line}: `{c}` is {_OPERATORS[c]}; a %%mera cell holds one lm_eval command",
+                    hint="Quote the value if the character belongs to it, or put other shell commands in a `!` or `%%bash` cell.")
+        in_word = True
+        if c == "\\":
+            if i + 1 < n:
+                buf.append(text[i + 1])
+                raw.append("\\" + text[i + 1])
+            i += 2
+            continue
+        if c == "'":
+            close = text.find("'", i + 1)
+            if close < 0:
+                raise ParseError(f"line {line}: a single quote (') is not closed",
+                                 hint="Close the quote, or escape the character as \\'.")
+            buf.append(text[i + 1:close])
+            raw.append(text[i:close + 1])
+            line += text.count("\n", i, close)
+            i = close + 1
+            continue
+        if c == '"':
+            j = i + 1
+            while True:
+                if j >= n:
+                    raise ParseError(f"line {line}: a double quote (\") is not closed",
+                                     hint='Close the quote, or escape the character as \\".')
+                d = text[j]
+                if d == '"':
+                    break
+                if d == "\\" and j + 1 < n and text[j + 1] in '$`"\\\n':
+                    if text[j + 1] != "\n":
+                        buf.append(text[j + 1])
+                    j += 2
+                    continue
+                if d == "$":
+                    value, j = expand_at(j)
+                    buf.append(value)
+                    continue
+                if d == "\n":
+                    line += 1
+                buf.append(d)
+                j += 1
+            raw.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if c == "$":
+            value, end = expand_at(i)
+            buf.append(value)
+            raw.append(text[i:end])
+            i = end
+            continue
+        buf.append(c)
+        raw.append(c)
+        i += 1
+    finish()
+    return Lexed(words, undefined)
+
+
+def quote(value: str) -> str:
+    """Quote a word for a POSIX shell only when it needs it (a readable ``shlex.quote``)."""
+    if value and re.fullmatch(r"[A-Za-z0-9_@%+=:,./\-]+", value):
+        return value
+    if "'" in value and not any(ch in value for ch in '"$`\\!'):
+        return '"' + value + '"'
+    return "'" + value.replace("'", "'\"'\"'") + "'"

@@ -1,0 +1,62 @@
+"""The project's error types.
+
+Every failure that a user can cause (a bad command, a missing file, a model that fails to load) is raised as
+a :class:`MeraError` subclass carrying one short message that names what is wrong and how to fix it.  In a
+notebook they are shown without a traceback (``_render_traceback_``) and still fail the cell; set
+``%config MeraMagic.short_errors = False`` to see the full traceback.
+"""
+
+from __future__ import annotations
+
+
+class MeraError(Exception):
+    """Base class of every error mera-magic raises on purpose."""
+
+    #: when False, IPython shows the normal traceback instead of the short message
+    short: bool = True
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message}\n{hint}")
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython hook: show only the message, in red, instead of a traceback."""
+        if not MeraError.short:
+            import traceback
+
+            return traceback.format_exception(type(self), self, self.__traceback__)
+        name = type(self).__name__
+        return [f"\x1b[0;31m{name}\x1b[0m: {line}" if i == 0 else line for i, line in enumerate(str(self).splitlines())]
+
+
+class ParseError(MeraError):
+    """The cell text is not a command mera-magic (or lm_eval) understands."""
+
+
+class CheckError(MeraError):
+    """``check`` found errors: the run would fail, so it is not started."""
+
+    def __init__(self, message: str, findings: list | None = None, *, hint: str | None = None) -> None:
+        self.findings = findings or []
+        super().__init__(message, hint=hint)
+
+
+class RunError(MeraError):
+    """The evaluation started but failed (model or task failed to load, out of memory, server down, ...)."""
+
+
+class RunInterrupted(MeraError):
+    """The run was stopped by the user (kernel interrupt); the environment was restored."""
+
+
+class ResultsError(MeraError):
+    """A results folder or file could not be read (names the file and, for JSONL, the line)."""
+
+
+class SubmissionError(MeraError):
+    """The MERA submission archive cannot be built as the website would accept it."""
+
+
+class CompatibilityError(MeraError):
+    """The installed lm_eval cannot do what was asked (e.g. MERA fork-only task keys on stock lm_eval)."""

@@ -1,0 +1,98 @@
+"""``RunSpec``: the one data model of a run.
+
+Text, checks, widgets and the runner all speak it::
+
+    cell text --parse--> RunSpec --check--> findings
+                            |
+                            +--run--> RunResult
+
+Fields
+------
+env
+    The ``NAME=VALUE`` variables set for this run only (values after ``$VAR`` expansion).
+model
+    The lm_eval backend name (``hf``, ``vllm``, ``local-completions``, ...).
+model_args
+    The ``--model_args`` as a dict with typed values (``{"pretrained": "x", "dtype": "bfloat16",
+    "parallelize": True, "max_length": 15000}``).
+tasks
+    The ``--tasks`` list, in order, empty names dropped (``ruclevr,,ruvqa`` is two tasks, as in lm_eval).
+options
+    Every other lm_eval option that was given, keyed by lm_eval's own argparse destination name
+    (``num_fewshot``, ``batch_size``, ``output_path``, ``log_samples``, ``seed``, ``gen_kwargs``,
+    ``apply_chat_template``, ...), with the value the installed lm_eval's parser produces.  Options that
+    were not given are absent: lm_eval's defaults apply.
+launcher
+    The words before the lm_eval program when it is started through a launcher, e.g.
+    ``["accelerate", "launch", "--num_processes", "2"]``; empty for a plain ``lm_eval`` command.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+#: environment variables and model_args keys whose values are secrets: never shown, saved or logged
+_SECRET_ENV = re.compile(r"^(?:[A-Z0-9_]*_)?(TOKEN|API_KEY|APIKEY|SECRET|SECRET_KEY|PASSWORD|PASSWD)$")
+_SECRET_ARGS = frozenset({"auth_token", "api_key", "token", "hf_token", "password", "secret"})
+MASK = "********"
+
+
+def is_secret_name(name: str) -> bool:
+    """True for names like ``HF_TOKEN``, ``OPENAI_API_KEY`` or the ``auth_token`` model arg."""
+    return bool(_SECRET_ENV.match(name)) or name.lower() in _SECRET_ARGS
+
+
+@dataclass
+class RunSpec:
+    """One lm_eval run, as a MERA guide command describes it.  See the module docstring for the fields."""
+
+    model: str = "hf"
+    model_args: dict[str, Any] = field(default_factory=dict)
+    tasks: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    launcher: list[str] = field(default_factory=list)
+
+    def to_command(self, *, reveal_secrets: bool = False, width: int = 100) -> str:
+        """Return a normalised, copy-pasteable shell command for this spec.
+
+        ``parse(spec.to_command())`` gives back an equal spec.  Secret values (``HF_TOKEN``, API keys,
+        ``auth_token``) are written as ``$NAME`` references unless ``reveal_secrets`` is true, so the text
+        can be shown and saved; the reference is resolved again when the command is parsed.
+        """
+        from .command.render import render_command
+
+        return render_command(self, reveal_secrets=reveal_secrets, width=width)
+
+    def copy(self) -> RunSpec:
+        """A deep copy (specs are plain data; edit a copy, not a shared one)."""
+        return copy.deepcopy(self)
+
+    def masked(self) -> RunSpec:
+        """A copy with every secret value replaced by a mask, for display and for saving."""
+        spec = self.copy()
+        spec.env = {k: (MASK if is_secret_name(k) and v else v) for k, v in spec.env.items()}
+        spec.model_args = {k: (MASK if is_secret_name(k) and v else v) for k, v in spec.model_args.items()}
+        return spec
+
+    # conveniences used by checks, runner and display --------------------------------------------------
+    def option(self, name: str, default: Any = None) -> Any:
+        """The value of an lm_eval option, or ``default`` when it was not given."""
+        return self.options.get(name, default)
+
+    @property
+    def model_name(self) -> str | None:
+        """The model name lm_eval derives the output sub-folder from (peft, delta, pretrained, model, path, engine)."""
+        for key in ("peft", "delta", "pretrained", "model", "path", "engine"):
+            value = self.model_args.get(key)
+            if value:
+                return str(value)
+        return None
+
+    @property
+    def in_process(self) -> bool:
+        """False when the command must run as a child process (a launcher such as ``accelerate launch``)."""
+        return not self.launcher
