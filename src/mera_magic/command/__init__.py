@@ -31,6 +31,8 @@ class Parsed:
     undefined: list[str] = field(default_factory=list)
     #: env names whose value was written literally in the text (not through $NAME)
     literal_env: list[str] = field(default_factory=list)
+    #: the text that was parsed
+    text: str = ""
 
 
 def _normalise(dest: str, value: Any) -> Any:
@@ -94,7 +96,7 @@ def parse_command(text: str, namespace: Mapping[str, Any] | None = None,
     tasks = options.pop("tasks", [])
     spec = RunSpec(model=str(model), model_args=model_args, tasks=tasks, options=options, env=env,
                    launcher=launcher)
-    return Parsed(spec, sorted(set(lexed.undefined)), literal_env)
+    return Parsed(spec, sorted(set(lexed.undefined)), literal_env, text)
 
 
 def parse(text: str, namespace: Mapping[str, Any] | None = None,

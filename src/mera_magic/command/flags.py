@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import ParseError
+from .source import lm_eval_dir, source_function
 
 #: options whose value is a ``k=v,...`` (or JSON) mapping in at least one lm_eval version
 DICT_OPTIONS = ("model_args", "gen_kwargs", "wandb_args", "wandb_config_args", "hf_hub_log_args",
@@ -49,13 +50,16 @@ def _tracked(cls: type) -> type:
 
 
 def _build() -> argparse.ArgumentParser:
-    try:
-        from lm_eval._cli.run import Run  # lm_eval >= 0.4.10
-    except ImportError:
-        from lm_eval.__main__ import setup_parser  # lm_eval <= 0.4.9
+    folder = lm_eval_dir()
+    if folder is None:
+        raise ParseError("lm_eval is not installed", hint='Install it: pip install "lm-eval[hf,api]"')
+    if not (folder / "_cli" / "run.py").exists():
+        # lm_eval <= 0.4.9: importing lm_eval (its __init__ imports the evaluator) would import torch;
+        # compile its __main__.setup_parser from source instead
+        parser = source_function("__main__.py", "setup_parser", "lm_eval.__main__")()
+    else:  # lm_eval >= 0.4.10: a light import
+        from lm_eval._cli.run import Run
 
-        parser: argparse.ArgumentParser = setup_parser()
-    else:
         top = argparse.ArgumentParser(prog="lm_eval")
         subparsers = top.add_subparsers(dest="command")
         Run.create(subparsers)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import ParseError
 from .flags import option_info, parse_argv
+from .source import source_function
 
 
 def to_mapping(dest: str, value: Any) -> dict[str, Any]:
@@ -31,8 +32,7 @@ def to_mapping(dest: str, value: Any) -> dict[str, Any]:
                                  hint='JSON needs double quotes: {"pretrained": "x"}; or write k=v,k2=v2.') from None
             if isinstance(loaded, dict):
                 return loaded
-        from lm_eval.utils import simple_parse_args_string
-
+        simple_parse_args_string = source_function("utils.py", "simple_parse_args_string", "lm_eval.utils")
         try:
             return dict(simple_parse_args_string(text))
         except ValueError as exc:

@@ -1,0 +1,42 @@
+"""A tiny offline demo: a Llama-architecture model built in seconds and small MERA-format task sets.
+
+>>> from mera_magic import demo
+>>> model_dir = demo.build_model()            # cached; ~10 s the first time, on a CPU, no downloads
+>>> tasks_dir = demo.write_tasks()            # pass as --include_path
+>>> demo.TASKS                                # parus, rcb, rummlu, bps, simplear, rumultiar, *_gen, *_localscore
+
+then e.g. ``lm_eval --model hf --model_args pretrained=<model_dir>,dtype=float32 --device cpu
+--include_path <tasks_dir> --tasks mera_demo --predict_only --output_path out``.
+The model is trained on the demo tasks' open answers: its scores show the pipeline works, nothing more.
+"""
+
+from __future__ import annotations
+
+from mera_magic.demo.model import DemoModelError, build_model
+from mera_magic.demo.tasks import (
+    CLOSED_TASKS,
+    GEN_TAG,
+    GEN_TASKS,
+    LOCAL_TAG,
+    LOCALSCORE_TASKS,
+    REGULAR_TASKS,
+    TAG,
+    TASKS,
+    default_tasks_dir,
+    write_tasks,
+)
+
+__all__ = [
+    "CLOSED_TASKS",
+    "GEN_TAG",
+    "GEN_TASKS",
+    "LOCAL_TAG",
+    "LOCALSCORE_TASKS",
+    "REGULAR_TASKS",
+    "TAG",
+    "TASKS",
+    "DemoModelError",
+    "build_model",
+    "default_tasks_dir",
+    "write_tasks",
+]

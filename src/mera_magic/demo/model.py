@@ -1,0 +1,276 @@
+"""A tiny Llama-architecture causal LM built offline, deterministically, in seconds on a CPU.
+
+:func:`build_model` trains a byte-level BPE tokenizer on our own small ru+en corpus (see ``_corpus.py``),
+initialises a 2-layer Llama (hidden 64, 2 heads of 32, tied embeddings), optionally trains it for a few
+hundred AdamW steps on the same corpus, and saves model and ``PreTrainedTokenizerFast`` (with bos/eos/pad/unk
+and a system/user/assistant chat template) with ``save_pretrained``. Nothing is downloaded.
+
+The result is cached: the default folder is keyed by the build settings under the per-user cache
+(``$MERA_MAGIC_CACHE`` overrides it), and a folder whose stamp file matches the settings is returned as is.
+Two builds with the same settings and library versions give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Union
+
+from mera_magic.demo._corpus import CHAT_TEMPLATE, ROLES, documents
+from mera_magic.demo._resources import cache_root
+from mera_magic.errors import MeraError
+
+#: bump when the recipe changes (architecture, tokenizer, training), so cached builds are not reused
+_RECIPE = 1
+#: name of the stamp file written last into a complete build
+STAMP_NAME = "mera_magic_demo.json"
+
+_VOCAB_SIZE = 1024
+_BLOCK = 128
+_BATCH = 8
+_LEARNING_RATE = 3e-3
+_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>") + tuple(f"<|{role}|>" for role in ROLES)
+
+
+class DemoModelError(MeraError):
+    """The demo model could not be built or saved (bad arguments, unwritable folder)."""
+
+
+def build_model(path: Union[str, Path, None] = None, *, train_steps: int = 200, seed: int = 0) -> Path:
+    """Build (or reuse) the tiny demo model and return its folder, ready for ``--model_args pretrained=<folder>``.
+
+    ``path`` defaults to ``<cache>/demo-model-<key>``, the key being a hash of the settings, the recipe, the
+    training text and the transformers major version. ``train_steps`` AdamW steps (0 = untrained, random
+    weights) on the demo corpus; ``seed`` seeds everything. If ``path`` already holds a complete build with the
+    same settings (its stamp file says so and every listed file is intact), it is returned without rebuilding.
+    The build runs single-threaded with deterministic algorithms and its own RNG state; the caller's thread
+    count, determinism setting and RNG state are restored afterwards.
+    """
+    if not isinstance(train_steps, int) or isinstance(train_steps, bool) or train_steps < 0:
+        raise DemoModelError(f"train_steps must be a non-negative integer, got {train_steps!r}.")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise DemoModelError(f"seed must be an integer, got {seed!r}.")
+    docs = documents()
+    settings = _settings(docs, train_steps=train_steps, seed=seed)
+    folder = Path(path).expanduser() if path is not None else cache_root() / f"demo-model-{settings['key']}"
+    folder = folder.resolve()
+    if is_complete(folder, settings):
+        return folder
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.build-", dir=folder.parent))
+        staging.chmod(0o755)
+    except OSError as err:
+        raise DemoModelError(f"Cannot create the demo model folder {folder}: {err}.", hint=_HINT) from err
+    try:
+        _build_into(staging, docs, train_steps=train_steps, seed=seed)
+        _write_stamp(staging, settings)
+        _install(staging, folder, settings)
+    except OSError as err:
+        raise DemoModelError(f"Cannot write the demo model into {folder}: {err}.", hint=_HINT) from err
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+_HINT = "Pass a writable path= or set MERA_MAGIC_CACHE to a writable folder."
+
+
+def is_complete(folder: Path, settings: dict[str, Any]) -> bool:
+    """True when ``folder`` holds a finished build made with ``settings`` whose files are all intact."""
+    try:
+        stamp = json.loads((folder / STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(stamp, dict) or stamp.get("settings") != settings:
+        return False
+    files = stamp.get("files")
+    if not isinstance(files, dict) or not files:
+        return False
+    return all((folder / name).is_file() and _sha256(folder / name) == digest for name, digest in files.items())
+
+
+def _settings(docs: list[str], *, train_steps: int, seed: int) -> dict[str, Any]:
+    """What a build depends on, with ``key``: a short hash of everything else."""
+    import transformers
+
+    corpus_hash = hashlib.sha256("\x00".join(docs).encode("utf-8")).hexdigest()
+    settings: dict[str, Any] = {
+        "recipe": _RECIPE,
+        "train_steps": train_steps,
+        "seed": seed,
+        "corpus_sha256": corpus_hash,
+        "transformers_major": int(transformers.__version__.split(".")[0]),
+    }
+    settings["key"] = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    return settings
+
+
+def _build_into(folder: Path, docs: list[str], *, train_steps: int, seed: int) -> None:
+    """Train the tokenizer, build and train the model, and save both into ``folder``."""
+    import torch
+
+    with _deterministic_torch(seed):
+        tokenizer = _make_tokenizer(docs)
+        model = _make_model(tokenizer)
+        if train_steps:
+            _train(model, tokenizer, docs, steps=train_steps, seed=seed)
+        model.eval()
+        with torch.no_grad():
+            model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    _portable_tokenizer_config(folder)
+
+
+@contextlib.contextmanager
+def _deterministic_torch(seed: int) -> Iterator[None]:
+    """Seeded, single-threaded, deterministic torch for the build; restores the caller's settings after."""
+    import torch
+
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+            torch.set_num_threads(threads)
+
+
+def _make_tokenizer(docs: list[str]) -> Any:
+    """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``docs`` (digits split one by one)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=_VOCAB_SIZE,
+        special_tokens=list(_SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(docs, trainer=trainer)
+    bos_id = backend.token_to_id("<s>")
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos_id)]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=2048,
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def _make_model(tokenizer: Any) -> Any:
+    """A randomly initialised 2-layer Llama sized for ``tokenizer`` (head_dim 32, so vLLM-CPU can serve it)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=192,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def _train(model: Any, tokenizer: Any, docs: list[str], *, steps: int, seed: int) -> None:
+    """``steps`` AdamW steps of next-token prediction on random windows of the tokenized corpus."""
+    import torch
+
+    eos = tokenizer.eos_token_id
+    stream: list[int] = []
+    order = torch.randperm(len(docs), generator=torch.Generator().manual_seed(seed)).tolist()
+    for index in order:
+        stream.extend(tokenizer(docs[index], add_special_tokens=False)["input_ids"])
+        stream.append(eos)
+    data = torch.tensor(stream, dtype=torch.long)
+    block = min(_BLOCK, len(stream) - 1)
+    generator = torch.Generator().manual_seed(seed + 1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=_LEARNING_RATE, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / (steps + 1))
+    model.train()
+    for _ in range(steps):
+        starts = torch.randint(0, len(stream) - block, (_BATCH,), generator=generator)
+        batch = torch.stack([data[s : s + block] for s in starts.tolist()])
+        loss = model(input_ids=batch, labels=batch).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+
+
+def _portable_tokenizer_config(folder: Path) -> None:
+    """Name the tokenizer class ``PreTrainedTokenizerFast``, which transformers 4.x and 5.x both load.
+
+    transformers 5 writes ``TokenizersBackend``, a class transformers 4 does not know.
+    """
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("tokenizer_class") != "PreTrainedTokenizerFast":
+        config["tokenizer_class"] = "PreTrainedTokenizerFast"
+        config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _write_stamp(folder: Path, settings: dict[str, Any]) -> None:
+    """Record the settings and every file's sha256; written last, it marks the build complete."""
+    import tokenizers
+    import torch
+    import transformers
+
+    files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != STAMP_NAME}
+    stamp = {
+        "settings": settings,
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
+        "files": files,
+    }
+    (folder / STAMP_NAME).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _install(staging: Path, folder: Path, settings: dict[str, Any]) -> None:
+    """Move a finished build from ``staging`` to ``folder`` (a rename when ``folder`` does not exist yet)."""
+    if not folder.exists():
+        try:
+            staging.rename(folder)
+            return
+        except OSError:
+            if is_complete(folder, settings):  # another process finished the same build first
+                return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STAMP_NAME).unlink(missing_ok=True)
+    for item in sorted(staging.iterdir()):
+        if item.name != STAMP_NAME:
+            os.replace(item, folder / item.name)
+    os.replace(staging / STAMP_NAME, folder / STAMP_NAME)
+
+
+def _sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,119 @@
+"""A run's configuration and environment facts, with secrets masked.
+
+lm_eval copies ``model_args`` into ``config.model_args`` (a dict, or the raw ``k=v,...`` string in 0.4.4) and
+into every task config's ``metadata``; an ``auth_token=...`` or an API key given there would be shown and
+saved as is.  Everything that leaves this module has the value of every secret-named key
+(:func:`mera_magic.spec.is_secret_name`) replaced by :data:`mera_magic.spec.MASK`, in dicts, in
+``k=v`` strings and in command lines.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from ..spec import MASK, is_secret_name
+
+_KV = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^,\s]*)")
+
+
+def mask_text(text: str) -> str:
+    """Mask ``name=value`` pairs whose name is secret inside a string (``k=v,...`` or a shell command)."""
+
+    def repl(match: re.Match[str]) -> str:
+        key = match.group("key")
+        if is_secret_name(key) and match.group("value"):
+            return f"{key}={MASK}"
+        return match.group(0)
+
+    return _KV.sub(repl, text)
+
+
+def mask(value: Any) -> Any:
+    """A copy of ``value`` with every secret masked (dict keys by name, strings by ``k=v`` pairs)."""
+    if isinstance(value, dict):
+        return {
+            k: (MASK if is_secret_name(str(k)) and value[k] not in (None, "", False) else mask(value[k]))
+            for k in value
+        }
+    if isinstance(value, (list, tuple)):
+        return [mask(v) for v in value]
+    if isinstance(value, str) and "=" in value:
+        return mask_text(value)
+    return value
+
+
+def config_of(raw: dict[str, Any], spec: Any = None) -> dict[str, Any]:
+    """The run's settings: lm_eval's ``config`` plus the run-level options lm_eval records, masked."""
+    config: dict[str, Any] = dict(raw.get("config") or {})
+    for key in ("system_instruction", "fewshot_as_multiturn", "chat_template_sha"):
+        if raw.get(key) is not None:
+            config[key] = raw[key]
+    config["apply_chat_template"] = bool(raw.get("chat_template"))
+    if raw.get("n-shot"):
+        config["n_shot"] = dict(raw["n-shot"])
+    if spec is not None:
+        try:
+            config["command"] = spec.to_command()
+        except Exception:  # a spec the renderer cannot print still has its fields
+            masked = spec.masked()
+            config["command"] = f"{masked.model} {masked.model_args} {masked.tasks} {masked.options}"
+    return mask(config)
+
+
+def _iso(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(float(value), tz=timezone.utc).isoformat(timespec="seconds")
+    return str(value)
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def env_of(raw: dict[str, Any], *, elapsed: float | None = None) -> dict[str, Any]:
+    """Environment facts: versions, git hash, date, total time, chat template used or not."""
+    config = raw.get("config") or {}
+    total = elapsed if elapsed is not None else _seconds(raw.get("total_evaluation_time_seconds"))
+    env = {
+        "lm_eval_version": raw.get("lm_eval_version"),
+        "transformers_version": raw.get("transformers_version"),
+        "git_hash": raw.get("git_hash"),
+        "upper_git_hash": raw.get("upper_git_hash"),
+        "date": _iso(raw.get("date")),
+        "total_time_s": total,
+        "chat_template": bool(raw.get("chat_template")),
+        "model_source": raw.get("model_source") or config.get("model"),
+        "model_num_parameters": config.get("model_num_parameters"),
+        "model_dtype": config.get("model_dtype"),
+        "model_revision": config.get("model_revision"),
+        "model_sha": config.get("model_sha") or None,
+        "max_length": raw.get("max_length"),
+        "pretty_env_info": raw.get("pretty_env_info"),
+    }
+    return {k: v for k, v in mask(env).items() if v is not None}
+
+
+def model_name_of(raw: dict[str, Any], spec: Any = None) -> str | None:
+    """The model's name as lm_eval records it (``model_name``), else from the model_args, else the backend."""
+    if raw.get("model_name"):
+        return str(raw["model_name"])
+    config = raw.get("config") or {}
+    args = config.get("model_args")
+    if isinstance(args, str):
+        pairs = dict(m.group("key", "value") for m in _KV.finditer(args))
+        args = pairs
+    if isinstance(args, dict):
+        for key in ("peft", "delta", "pretrained", "model", "path", "engine"):
+            if args.get(key):
+                return str(args[key])
+    if spec is not None and getattr(spec, "model_name", None):
+        return str(spec.model_name)
+    model = config.get("model")
+    return str(model) if model else None

@@ -1,0 +1,47 @@
+"""The one piece of mutable state: a :class:`Session` per kernel (config, secrets, task indexes, held models).
+
+Tests reset it with ``SESSION.reset()``; nothing else in the package keeps global state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Config:
+    """User settings, also reachable as ``%config MeraMagic.<name>``."""
+
+    #: interface language of panels and messages that have both: "ru" or "en"
+    language: str = "ru"
+    #: show errors as one short message (True) or with the full traceback (False)
+    short_errors: bool = True
+    #: samples per page in the samples browser
+    page_size: int = 20
+    #: keep loaded models between cells for reuse
+    reuse_models: bool = True
+
+
+@dataclass
+class Session:
+    """What a kernel keeps between cells."""
+
+    config: Config = field(default_factory=Config)
+    #: secrets entered through ``%mera secret NAME`` (never in os.environ, the namespace or outputs)
+    secrets: dict[str, str] = field(default_factory=dict)
+    #: task indexes, keyed by (include_path, include_defaults)
+    task_indexes: dict[tuple[str | None, bool], Any] = field(default_factory=dict)
+    #: loaded models held for reuse (see mera_magic.runner.models)
+    models: Any = None
+    #: values of import-time environment variables when heavy modules were first imported
+    frozen_env: dict[str, str | None] | None = None
+
+    def reset(self) -> None:
+        """Forget everything (frees held models first)."""
+        if self.models is not None:
+            self.models.free()
+        self.__init__()  # type: ignore[misc]
+
+
+SESSION = Session()
