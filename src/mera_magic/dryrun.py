@@ -1,0 +1,88 @@
+"""What ``%%mera --dry-run`` and ``%mera check`` show: the parsed configuration (secrets masked), what each
+part means, and the findings.  Runs nothing."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from .checks import Finding
+from .command.flags import option_info
+from .spec import RunSpec
+
+
+def _meaning(key: str) -> str:
+    try:
+        from .session import SESSION
+        from .texts import text
+    except ImportError:  # texts is optional at this layer
+        return ""
+    try:
+        return text(key, SESSION.config.language) or ""
+    except (KeyError, LookupError):
+        return ""
+
+
+def _rows(spec: RunSpec) -> list[tuple[str, str, str, str]]:
+    """(section, name, value, meaning) for every part of the (masked) spec."""
+    masked = spec.masked()
+    rows: list[tuple[str, str, str, str]] = []
+    for name, value in masked.env.items():
+        rows.append(("environment", name, value, _meaning(f"env.{name}")))
+    if masked.launcher:
+        rows.append(("program", "launcher", " ".join(masked.launcher), "runs as a child process"))
+    rows.append(("model", "--model", masked.model, _meaning("options.model")))
+    for key, value in masked.model_args.items():
+        rows.append(("model_args", key, repr(value) if not isinstance(value, str) else value,
+                     _meaning(f"model_args.{masked.model}.{key}") or _meaning(f"model_args.{key}")))
+    rows.append(("tasks", "--tasks", ", ".join(masked.tasks), _meaning("options.tasks")))
+    for dest, value in masked.options.items():
+        info = option_info(dest)
+        flag = info.flag if info else f"--{dest}"
+        rows.append(("options", flag, "" if value is True else str(value), _meaning(f"options.{dest}") or (info.help if info else "")))
+    return rows
+
+
+@dataclass
+class DryRun:
+    """A checked, not-run command: shows as a compact table (HTML in notebooks, text elsewhere)."""
+
+    spec: RunSpec
+    findings: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        """No errors among the findings."""
+        return not any(f.level == "error" for f in self.findings)
+
+    def __str__(self) -> str:
+        lines = [self.spec.to_command(), ""]
+        for section, name, value, meaning in _rows(self.spec):
+            lines.append(f"  {section:<12} {name:<28} {value}" + (f"   # {meaning}" if meaning else ""))
+        lines.append("")
+        lines += [f"  {f.level.upper():<8} {f.message}" for f in self.findings] or ["  no problems found"]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        body = "".join(
+            f"<tr><td style='color:#777'>{esc(s)}</td><td><code>{esc(n)}</code></td>"
+            f"<td style='text-align:left'><code>{esc(v)}</code></td>"
+            f"<td style='text-align:left;color:#555'>{esc(m)}</td></tr>"
+            for s, n, v, m in _rows(self.spec))
+        colors = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
+        found = "".join(
+            f"<li><b style='color:{colors[f.level]}'>{f.level}</b> <code>{esc(f.code)}</code> {esc(f.message)}</li>"
+            for f in self.findings) or "<li style='color:#2e7d32'>no problems found</li>"
+        verdict = "would run" if self.ok else "would NOT run (fix the errors)"
+        return (f"<div class='mera-dryrun'><b>Dry run</b> — {verdict}; nothing was run."
+                f"<pre style='white-space:pre-wrap'>{esc(self.spec.to_command())}</pre>"
+                f"<table><thead><tr><th></th><th>name</th><th>value</th><th>meaning</th></tr></thead>"
+                f"<tbody>{body}</tbody></table><ul>{found}</ul></div>")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": self._repr_html_()}

@@ -1,0 +1,167 @@
+"""The environment of one run: set for that run only, restored afterwards whatever happens.
+
+Most variables are read when they are used, so setting ``os.environ`` for the run is enough (``HF_TOKEN`` is read
+on every hub call, as the MERA guide says: it holds for that run alone).  Some are read once, at import or at
+CUDA start-up; for those :func:`plan` decides:
+
+- applied in-process: ``PYTHONPATH`` (prepended to ``sys.path`` for the run), ``HF_DATASETS_CACHE`` and
+  ``HF_DATASETS_IN_MEMORY_MAX_SIZE`` (``datasets.config`` is updated for the run when datasets is already
+  imported), and any import-time variable whose module is not imported yet (it takes effect at that import);
+- a fresh child process: an import-time variable whose module is already imported with a different value
+  (``HF_HOME``, ``HF_HUB_CACHE``, offline switches, ``LM_HARNESS_CACHE_PATH``), or ``CUDA_VISIBLE_DEVICES``
+  changed after CUDA started.  Never silently ignored: the reason is shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .spec import MASK, is_secret_name
+
+
+def _hub_constant(name: str) -> Callable[[], str | None]:
+    def read() -> str | None:
+        module = sys.modules.get("huggingface_hub.constants")
+        value = getattr(module, name, None) if module else None
+        return None if value is None else str(value)
+    return read
+
+
+def _datasets_flag(name: str) -> Callable[[], str | None]:
+    def read() -> str | None:
+        module = sys.modules.get("datasets.config")
+        value = getattr(module, name, None) if module else None
+        return None if value is None else str(value)
+    return read
+
+
+def _lm_cache_path() -> str | None:
+    module = sys.modules.get("lm_eval.caching.cache")
+    value = getattr(module, "PATH", None) if module else None
+    return None if value is None else str(value)
+
+
+#: import-time variables that cannot be changed in a running process: name -> reader of the value in effect
+#: (None while the module that reads it is not imported yet)
+FROZEN_AT_IMPORT: dict[str, Callable[[], str | None]] = {
+    "HF_HOME": _hub_constant("HF_HOME"),
+    "HF_HUB_CACHE": _hub_constant("HF_HUB_CACHE"),
+    "HUGGINGFACE_HUB_CACHE": _hub_constant("HF_HUB_CACHE"),
+    "HF_HUB_OFFLINE": _hub_constant("HF_HUB_OFFLINE"),
+    "HF_DATASETS_OFFLINE": _datasets_flag("HF_DATASETS_OFFLINE"),
+    "LM_HARNESS_CACHE_PATH": _lm_cache_path,
+}
+#: import-time variables mera-magic applies to the imported module for the run: name -> (module, attribute, type)
+PATCHABLE: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "HF_DATASETS_CACHE": ("datasets.config", "HF_DATASETS_CACHE", lambda v: Path(v).expanduser()),
+    "HF_DATASETS_IN_MEMORY_MAX_SIZE": ("datasets.config", "IN_MEMORY_MAX_SIZE", float),
+}
+
+
+def _same(wanted: str, in_effect: str) -> bool:
+    if wanted == in_effect:
+        return True
+    truthy = {"1", "true", "yes", "on"}
+    if wanted.lower() in truthy | {"0", "false", "no", "off", ""} and in_effect.lower() in truthy | {"0", "false", "no", "off"}:
+        return (wanted.lower() in truthy) == (in_effect.lower() in truthy)
+    with contextlib.suppress(OSError, ValueError):
+        return os.path.realpath(os.path.expanduser(wanted)) == os.path.realpath(os.path.expanduser(in_effect))
+    return False
+
+
+def _cuda_started() -> bool:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    try:
+        return bool(torch.cuda.is_initialized())
+    except Exception:  # noqa: BLE001 - a torch without CUDA support
+        return False
+
+
+@dataclass
+class EnvPlan:
+    """How a run's environment will be applied."""
+
+    #: False when some variable can only take effect in a fresh process
+    in_process: bool = True
+    #: why the run goes to a child process (one line per variable)
+    reasons: list[str] = field(default_factory=list)
+
+
+def plan(env: Mapping[str, str], cuda_env_at_start: str | None = None) -> EnvPlan:
+    """Decide whether ``env`` can be applied in this process (see the module docstring)."""
+    result = EnvPlan()
+    for name, wanted in env.items():
+        reader = FROZEN_AT_IMPORT.get(name)
+        if reader is not None:
+            in_effect = reader()
+            if in_effect is not None and not _same(wanted, in_effect):
+                result.in_process = False
+                result.reasons.append(f"{name}={wanted} is read once at import, and this kernel already "
+                                      f"imported it with {in_effect}")
+    cvd = env.get("CUDA_VISIBLE_DEVICES")
+    if cvd is not None and _cuda_started():
+        current = cuda_env_at_start if cuda_env_at_start is not None else os.environ.get("CUDA_VISIBLE_DEVICES")
+        if current != cvd:
+            result.in_process = False
+            result.reasons.append(f"CUDA_VISIBLE_DEVICES={cvd}: CUDA already started in this kernel with "
+                                  f"{current if current is not None else 'all GPUs'}")
+    return result
+
+
+@contextlib.contextmanager
+def scoped_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Set ``env`` for the duration of the block, then restore ``os.environ``, ``sys.path``, the patched
+    module settings and the ``lm_eval`` loggers exactly as they were, whatever happens inside."""
+    saved_env = dict(os.environ)
+    saved_path = list(sys.path)
+    saved_patches: list[tuple[Any, str, Any]] = []
+    loggers = [logging.getLogger(n) for n in ("lm_eval", "lm-eval")]
+    saved_loggers = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
+    try:
+        for name, value in env.items():
+            os.environ[name] = value
+        pythonpath = env.get("PYTHONPATH")
+        if pythonpath:
+            entries = [p for p in pythonpath.split(os.pathsep) if p]
+            sys.path[:0] = [p for p in entries if p not in sys.path]
+        for name, (module_name, attribute, convert) in PATCHABLE.items():
+            module = sys.modules.get(module_name)
+            if name in env and module is not None and hasattr(module, attribute):
+                saved_patches.append((module, attribute, getattr(module, attribute)))
+                setattr(module, attribute, convert(env[name]))
+        yield
+    finally:
+        for module, attribute, value in reversed(saved_patches):
+            setattr(module, attribute, value)
+        sys.path[:] = saved_path
+        for name in list(os.environ):
+            if name not in saved_env:
+                del os.environ[name]
+        for name, value in saved_env.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+        for lg, handlers, level, propagate in saved_loggers:
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate = propagate
+
+
+def mask_secrets(text: str, env: Mapping[str, str] | None = None, extra: Mapping[str, Any] | None = None) -> str:
+    """Replace every secret value (from ``env``, ``extra`` and the process environment) in ``text`` by a mask."""
+    values: set[str] = set()
+    for source in (os.environ, env or {}, extra or {}):
+        for name, value in source.items():
+            if is_secret_name(name) and isinstance(value, str) and len(value) >= 6:
+                values.add(value)
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text

@@ -1,0 +1,310 @@
+"""The ``%%mera`` cell magic and the ``%mera`` line magic (thin: parse, check, run, display)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import shlex
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from traitlets import Bool, Enum, Int
+from traitlets.config.configurable import Configurable
+
+from .errors import MeraError, ParseError
+from .session import SESSION
+
+CELL_HELP = """%%mera [-o NAME] [--dry-run] [--panel] [--subprocess] [--suite mera|mera_gen|mera_all] [--force]
+<an lm_eval command, as in the MERA guide>
+
+Run an lm_eval command in this kernel and show its results.
+
+The cell holds what you would type in a terminal: NAME=VALUE variables, then `lm_eval` (or `lm-eval`,
+`lm-eval run`, `python -m lm_eval`, `accelerate launch ... -m lm_eval`) and its flags, over several lines
+joined by `\\`, with `#` comments.  $VAR and ${VAR} come from the notebook's variables, then `%mera secret`,
+then the environment ($PWD is the kernel's working directory).  Flags are read by the installed lm_eval's own
+parser, so every flag of your lm_eval version works, with its meaning.
+
+Before anything heavy loads, the command is checked (unknown flags, backends, model_args keys and tasks with
+a did-you-mean; flag combinations lm_eval rejects late; MERA-guide pitfalls).  Errors stop the cell with one
+short message.  The variables hold for this run only; the environment is restored afterwards.  The model stays
+loaded for the next cell with the same backend and model arguments (`%mera models`, `%mera free`).
+
+Options of the magic line:
+  -o NAME, --out NAME   also store the RunResult in the variable NAME (it is always in `_`)
+  --dry-run             show the parsed command, what each part means and the findings; run nothing
+  --panel               open the widget panel pre-filled with the cell's command
+  --subprocess          run as a child process (same display and result)
+  --suite SUITE         run every task of a MERA suite (mera, mera_gen, mera_all) with MERA's few-shot
+                        counts, one by one, resuming: tasks already in --output_path are skipped
+  --force               with --suite: run tasks again even when their samples exist
+
+Line magic: `%mera --help` lists the subcommands.
+"""
+
+LINE_HELP = """%mera SUBCOMMAND ...
+
+  check COMMAND           dry run of a one-line command (like %%mera --dry-run)
+  flags                   the flags of the installed lm_eval
+  backends [NAME]         the backends (--model) and the model_args one of them accepts
+  tasks [--include_path DIR] [PATTERN]
+                          task, group and tag names (MERA tasks annotated)
+  models                  models held in memory for reuse;  free: release them (GPU memory too)
+  runs PATH               past runs under an --output_path folder
+  load PATH [-o NAME]     show a run from its results files
+  compare A B ...         compare runs (paths, or names of RunResult variables)
+  submit OUTPUT_DIR [--gen] [--dst PATH] [--partial]
+                          build MERA's leaderboard submission archive from the samples files
+  panel [COMMAND]         the widget panel
+  secret NAME             ask for a secret (e.g. HF_TOKEN) without showing or saving it; use it as $NAME
+  version                 versions of lm_eval, transformers, torch and mera-magic
+  help                    this list; `%%mera?` shows the cell magic's manual
+
+Settings: %config MeraMagic.language = 'en' | 'ru';  %config MeraMagic.short_errors = False (full
+tracebacks);  %config MeraMagic.max_models = N (models kept loaded).
+"""
+
+
+class _ArgParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ParseError(f"{self.prog}: {message}", hint=f"usage: {self.format_usage().strip()}")
+
+
+def _cell_options(line: str) -> argparse.Namespace:
+    parser = _ArgParser(prog="%%mera", add_help=False)
+    parser.add_argument("-o", "--out")
+    parser.add_argument("--dry-run", "--dry_run", action="store_true", dest="dry_run")
+    parser.add_argument("--panel", action="store_true")
+    parser.add_argument("--subprocess", action="store_true")
+    parser.add_argument("--suite")
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--no-display", action="store_true", dest="no_display")
+    parser.add_argument("-h", "--help", action="store_true")
+    return parser.parse_args(shlex.split(line))
+
+
+@magics_class
+class MeraMagic(Magics, Configurable):
+    """IPython magics of mera-magic (``%config MeraMagic.<name>`` sets the traits below)."""
+
+    language = Enum(["ru", "en"], default_value="ru", help="Interface language of panels and help texts").tag(config=True)
+    short_errors = Bool(True, help="Show mera-magic errors as one short message (False: full traceback)").tag(config=True)
+    max_models = Int(1, help="How many loaded models to keep for reuse between cells").tag(config=True)
+    page_size = Int(20, help="Samples per page in the samples browser").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        Magics.__init__(self, shell=shell)
+        Configurable.__init__(self, config=shell.config if shell is not None else None, **kwargs)
+        if shell is not None:
+            shell.configurables.append(self)
+        self.observe(self._sync, names=["language", "short_errors", "max_models", "page_size"])
+        self._sync()
+
+    def _sync(self, change: Any = None) -> None:
+        SESSION.config.language = self.language
+        SESSION.config.short_errors = self.short_errors
+        SESSION.config.page_size = self.page_size
+        MeraError.short = self.short_errors
+        from .runner import model_cache
+
+        model_cache().limit = self.max_models
+
+    @property
+    def _ns(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    @no_var_expand
+    @line_cell_magic
+    def mera(self, line: str, cell: str | None = None) -> Any:
+        """%%mera: run an lm_eval command from the MERA guide in this kernel.  See CELL_HELP / LINE_HELP."""
+        if cell is None:
+            return self._line(line)
+        return self._cell(line, cell)
+
+    mera.__doc__ = CELL_HELP + "\n" + LINE_HELP
+
+    # -- cell ---------------------------------------------------------------------------------------------
+    def _cell(self, line: str, cell: str) -> Any:
+        from . import check, parse
+        from .dryrun import DryRun
+
+        opts = _cell_options(line)
+        if opts.help:
+            print(CELL_HELP)
+            return None
+        if opts.panel:
+            from .widgets import panel
+
+            return panel(cell, namespace=self._ns)
+        if opts.dry_run:
+            spec = parse(cell, self._ns, SESSION.secrets)
+            return DryRun(spec, check(cell, namespace=self._ns))
+        if opts.suite:
+            from .suite import run_suite
+
+            result = run_suite(cell, opts.suite, namespace=self._ns, force=opts.force, display=not opts.no_display)
+        else:
+            from .runner import run
+
+            result = run(cell, namespace=self._ns, subprocess=opts.subprocess, display=not opts.no_display)
+        if opts.out:
+            self._ns[opts.out] = result
+        return result
+
+    # -- line ---------------------------------------------------------------------------------------------
+    def _line(self, line: str) -> Any:
+        words = shlex.split(line)
+        if not words or words[0] in ("help", "--help", "-h"):
+            print(LINE_HELP)
+            return None
+        command, rest = words[0], words[1:]
+        handler = getattr(self, f"_cmd_{command}", None)
+        if handler is None:
+            from .command.flags import did_you_mean
+
+            names = [n[5:] for n in dir(self) if n.startswith("_cmd_")]
+            raise ParseError(f"`%mera {command}` is not a subcommand.{did_you_mean(command, names)}",
+                             hint="`%mera --help` lists them.")
+        return handler(rest, line[len(command):].strip())
+
+    def _cmd_check(self, words: list[str], raw: str) -> Any:
+        from . import check, parse
+        from .dryrun import DryRun
+
+        return DryRun(parse(raw, self._ns, SESSION.secrets), check(raw, namespace=self._ns))
+
+    def _cmd_flags(self, words: list[str], raw: str) -> Any:
+        import pandas as pd
+
+        from .command.flags import lm_eval_options, lm_eval_version
+
+        frame = pd.DataFrame([{"flag": o.flag, "short": " ".join(f for f in o.flags if not f.startswith("--")),
+                               "dest": o.dest, "kind": o.kind, "default": o.default, "help": o.help}
+                              for o in lm_eval_options()])
+        frame.attrs["lm_eval"] = lm_eval_version()
+        return frame
+
+    def _cmd_backends(self, words: list[str], raw: str) -> Any:
+        import pandas as pd
+
+        from .backends import backend_names, get_backend
+        from .command.flags import did_you_mean
+
+        if words:
+            backend = get_backend(words[0])
+            if backend is None:
+                raise ParseError(f"`{words[0]}` is not a backend.{did_you_mean(words[0], backend_names())}")
+            return pd.DataFrame([{"model_arg": a.name, "default": a.default_text, "type": a.annotation,
+                                  "required": a.required, "defined in": a.defined_in} for a in backend.args])
+        rows = []
+        for name in backend_names():
+            b = get_backend(name)
+            assert b is not None
+            rows.append({"backend": name, "class": b.class_name, "module": b.module, "chat only": b.chat_only,
+                         "unknown model_args": b.extra_keys, "batch_size auto": b.auto_batch})
+        return pd.DataFrame(rows)
+
+    def _cmd_tasks(self, words: list[str], raw: str) -> Any:
+        import fnmatch
+
+        import pandas as pd
+
+        parser = _ArgParser(prog="%mera tasks", add_help=False)
+        parser.add_argument("--include_path")
+        parser.add_argument("--all", action="store_true", help="also lm_eval's built-in tasks")
+        parser.add_argument("pattern", nargs="?")
+        args = parser.parse_args(words)
+        from .tasks import task_index
+
+        index = task_index(args.include_path, include_defaults=args.all or not args.include_path)
+        names = [n for n in index.names if not args.pattern or fnmatch.fnmatch(n, args.pattern)]
+        rows = []
+        for name in names:
+            info = index.info(name)
+            row: dict[str, Any] = {"name": name, "kind": info.kind,
+                                   "output_type": ", ".join(sorted(info.output_types))}
+            try:
+                from . import catalog
+
+                facts = catalog.get(name)
+            except (ImportError, KeyError, LookupError):
+                facts = None
+            if facts is not None:
+                row["MERA"] = f"{facts.kind}; closed test" if facts.closed_test else facts.kind
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _cmd_models(self, words: list[str], raw: str) -> Any:
+        import pandas as pd
+
+        from .runner import model_cache
+
+        return pd.DataFrame([{"backend": h.backend, "model": h.model_args.get("pretrained") or h.model_args.get("model"),
+                              "device": h.device, "memory (MB)": round((h.memory_bytes() or 0) / 2**20, 1),
+                              "loaded in (s)": round(h.load_seconds, 1), "uses": h.uses}
+                             for h in model_cache().held()],
+                            columns=["backend", "model", "device", "memory (MB)", "loaded in (s)", "uses"])
+
+    def _cmd_free(self, words: list[str], raw: str) -> None:
+        from .runner import model_cache
+
+        count = model_cache().free()
+        print(f"released {count} model(s)")
+
+    def _cmd_runs(self, words: list[str], raw: str) -> Any:
+        from .results import runs
+
+        return runs(words[0] if words else ".")
+
+    def _cmd_load(self, words: list[str], raw: str) -> Any:
+        parser = _ArgParser(prog="%mera load", add_help=False)
+        parser.add_argument("path")
+        parser.add_argument("-o", "--out")
+        args = parser.parse_args(words)
+        from .results import load
+
+        result = load(args.path)
+        if args.out:
+            self._ns[args.out] = result
+        return result
+
+    def _cmd_compare(self, words: list[str], raw: str) -> Any:
+        from .results import compare
+
+        items = [self._ns[w] if w in self._ns else w for w in words]
+        if len(items) < 2:
+            raise ParseError("`%mera compare` needs at least two runs (paths or RunResult variables)")
+        return compare(*items, names=words)
+
+    def _cmd_submit(self, words: list[str], raw: str) -> Any:
+        parser = _ArgParser(prog="%mera submit", add_help=False)
+        parser.add_argument("output_dir")
+        parser.add_argument("--gen", action="store_true")
+        parser.add_argument("--dst")
+        parser.add_argument("--partial", action="store_true")
+        args = parser.parse_args(words)
+        from .submission import submission
+
+        return submission(args.output_dir, args.dst, gen=args.gen, allow_partial=args.partial)
+
+    def _cmd_panel(self, words: list[str], raw: str) -> Any:
+        from .widgets import panel
+
+        return panel(raw or None, namespace=self._ns)
+
+    def _cmd_secret(self, words: list[str], raw: str) -> None:
+        if len(words) != 1:
+            raise ParseError("usage: %mera secret NAME", hint="e.g. `%mera secret HF_TOKEN`, then use $HF_TOKEN in a cell")
+        SESSION.secrets[words[0]] = getpass.getpass(f"{words[0]}: ")
+        print(f"{words[0]} is kept for this kernel session (not saved); write ${words[0]} in a cell to use it.")
+
+    def _cmd_version(self, words: list[str], raw: str) -> dict[str, str]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        out = {}
+        for dist in ("mera-magic", "lm_eval", "transformers", "torch", "datasets", "vllm", "ipywidgets"):
+            try:
+                out[dist] = version(dist)
+            except PackageNotFoundError:
+                out[dist] = "not installed"
+        return out

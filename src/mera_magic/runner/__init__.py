@@ -1,0 +1,146 @@
+"""Run a RunSpec: check it, apply its environment for the run only, evaluate (in-process or as a child
+process), show live progress, and return a RunResult.
+
+In-process (the default) keeps the loaded model and the task index between cells, so a repeat is much faster
+than the CLI; results files are exactly the CLI's.  A child process is used for ``accelerate launch ...``, for
+``%%mera --subprocess``, and when an import-time variable (``HF_HOME``, ...) differs from what this kernel
+already imported (the reason is shown).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .. import environ
+from ..checks import CACHE_OWNER_SUFFIX, Finding, cache_owner, check
+from ..command import parse_command
+from ..errors import CheckError, RunError
+from ..session import SESSION
+from ..spec import RunSpec
+from .child import evaluate_in_child
+from .failures import explain_failure
+from .inprocess import evaluate_in_process
+from .models import ModelCache
+from .progress import Progress
+
+__all__ = ["model_cache", "run"]
+
+def model_cache() -> ModelCache:
+    """The session's cache of loaded models."""
+    if SESSION.models is None:
+        SESSION.models = ModelCache()
+    return SESSION.models
+
+class _LiveDisplay:
+    """Shows a Progress in the cell and refreshes it in place (no-op outside IPython)."""
+
+    def __init__(self, progress: Progress, enabled: bool) -> None:
+        self.progress = progress
+        self.handle = None
+        self._version = -1
+        self._last = 0.0
+        if enabled:
+            try:
+                from IPython import get_ipython
+                from IPython.display import HTML, display
+
+                if get_ipython() is not None:
+                    self._html = HTML
+                    self.handle = display(HTML(progress.html()), display_id=True)
+            except ImportError:  # pragma: no cover - IPython is a dependency
+                self.handle = None
+
+    def tick(self, force: bool = False) -> None:
+        if self.handle is None:
+            return
+        now = time.monotonic()
+        if force or (self.progress.version != self._version and now - self._last > 0.2) or now - self._last > 1:
+            self._version = self.progress.version
+            self._last = now
+            self.handle.update(self._html(self.progress.html()))
+
+def _raise_on_errors(findings: list[Finding]) -> None:
+    errors = [f for f in findings if f.level == "error"]
+    if errors:
+        more = f" (and {len(errors) - 1} more error(s): `%mera check` lists them)" if len(errors) > 1 else ""
+        raise CheckError(errors[0].message + more, findings)
+
+def _include_defaults_needed(spec: RunSpec) -> bool:
+    include = spec.options.get("include_path")
+    if not include:
+        return True
+    from ..tasks import resolve_tasks
+
+    _, missing, index = resolve_tasks(spec.tasks, str(include))
+    return bool(missing) or index.include_defaults
+
+def _record_cache_owner(spec: RunSpec) -> None:
+    prefix = spec.options.get("use_cache")
+    if prefix:
+        path = Path(f"{prefix}{CACHE_OWNER_SUFFIX}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cache_owner(spec)), encoding="utf-8")
+
+def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = None, subprocess: bool = False,
+        display: bool = True, run_checks: bool = True) -> Any:
+    """Run an lm_eval command and return its :class:`~mera_magic.results.RunResult`.
+
+    ``spec_or_text`` is a RunSpec or command text (see :func:`mera_magic.parse`).  The command is checked first
+    (errors raise CheckError before anything heavy loads), its ``NAME=VALUE`` variables hold for this run only,
+    and the evaluation runs in a worker thread of this process (``subprocess=True``, ``accelerate launch`` or
+    an import-time variable this kernel cannot apply any more: a child process).  Live progress is shown when
+    ``display`` and IPython are there.  Interrupting the kernel stops the run within seconds.
+    """
+    from ..results import RunResult, load
+
+    parsed = None
+    if isinstance(spec_or_text, str):
+        parsed = parse_command(spec_or_text, namespace, SESSION.secrets)
+        spec = parsed.spec
+    else:
+        spec = spec_or_text
+    with environ.scoped_environment(spec.env):
+        if run_checks:
+            _raise_on_errors(check(parsed.text if parsed else spec, namespace=namespace))
+        plan = environ.plan(spec.env)
+        reasons = list(plan.reasons)
+        if spec.launcher:
+            reasons.insert(0, f"`{' '.join(spec.launcher)}` starts its own processes")
+        if subprocess:
+            reasons.insert(0, "--subprocess was asked for")
+        title = f"{spec.model} {spec.model_name or ''} · {', '.join(spec.tasks)}".strip()
+        progress = Progress(title, spec.options.get("verbosity"), {**spec.env, **SESSION.secrets})
+        live = _LiveDisplay(progress, display)
+        try:
+            if reasons:
+                captured = evaluate_in_child(spec, progress, reasons, live.tick)
+            else:
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                captured = evaluate_in_process(spec, progress, model_cache(),
+                                               include_defaults=_include_defaults_needed(spec), on_tick=live.tick)
+        finally:
+            live.tick(force=True)
+        if captured.get("error") is not None:
+            raise explain_failure(captured["error"], spec)
+        _record_cache_owner(spec)
+    files = captured.get("files", [])
+    if "results" in captured:
+        result = RunResult.from_memory(captured["results"], captured.get("samples"), spec=spec, files=files,
+                                       elapsed=captured.get("elapsed"))
+    else:
+        results_files = sorted(f for f in files if f.name.startswith("results") and f.suffix == ".json")
+        if not results_files:
+            raise RunError("the run finished but wrote no results file", hint=f"Look in {captured.get('output_path')}.")
+        result = load(results_files[-1])
+        result.spec = spec
+        result.elapsed = captured.get("elapsed")
+    return result
+
+def raise_for(findings: list[Finding]) -> None:
+    """Raise CheckError when ``findings`` hold an error (used by the magic and the panel)."""
+    _raise_on_errors(findings)

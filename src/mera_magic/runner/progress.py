@@ -1,0 +1,208 @@
+"""Live progress of a run: phases with done/total counts (from lm_eval's own tqdm bars), elapsed and remaining
+time, and the lm_eval log at the chosen verbosity.  Rendered as a small HTML block updated in place."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..environ import mask_secrets
+
+_LEVELS = {"CRITICAL": 50, "ERROR": 40, "WARNING": 30, "INFO": 20, "DEBUG": 10}
+
+
+@dataclass
+class Phase:
+    """One progress bar of lm_eval (building contexts, running loglikelihood requests, ...)."""
+
+    name: str
+    done: int = 0
+    total: int | None = None
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def remaining(self) -> float | None:
+        if not self.total or not self.done or self.finished:
+            return None
+        return self.elapsed / self.done * (self.total - self.done)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Progress:
+    """Thread-safe progress state, written by the worker and read by the cell's display."""
+
+    def __init__(self, title: str, verbosity: str | None = None, secrets: dict[str, str] | None = None,
+                 max_log_lines: int = 200) -> None:
+        self.title = title
+        self.started = time.monotonic()
+        self.phases: list[Phase] = []
+        self.log: deque[str] = deque(maxlen=max_log_lines)
+        self.status = "running"
+        self.notes: list[str] = []
+        self.level = _LEVELS.get((verbosity or "INFO").upper(), 20)
+        self._secrets = secrets or {}
+        self._lock = threading.Lock()
+        self._version = 0
+
+    # -- written by the worker ---------------------------------------------------------------------------------
+    def start_phase(self, name: str, total: int | None) -> Phase:
+        with self._lock:
+            phase = Phase(self._clean(name) or "working", 0, total)
+            self.phases.append(phase)
+            self._version += 1
+            return phase
+
+    def advance(self, phase: Phase, done: int, total: int | None) -> None:
+        with self._lock:
+            phase.done, phase.total = done, total if total is not None else phase.total
+            self._version += 1
+
+    def end_phase(self, phase: Phase) -> None:
+        with self._lock:
+            phase.finished = time.monotonic()
+            self._version += 1
+
+    def write(self, text: str) -> None:
+        """Take printed text (lm_eval's result table, warnings) into the log."""
+        with self._lock:
+            for line in text.splitlines():
+                if line.strip():
+                    self.log.append(self._mask(line.rstrip()))
+            self._version += 1
+
+    def note(self, text: str) -> None:
+        """A line shown above the bars (model reused, child process, ...)."""
+        with self._lock:
+            self.notes.append(text)
+            self._version += 1
+
+    def _mask(self, text: str) -> str:
+        return mask_secrets(text, self._secrets)
+
+    @staticmethod
+    def _clean(name: str) -> str:
+        return re.sub(r"\s+", " ", name or "").strip().rstrip(":")
+
+    # -- read by the display -------------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def text(self) -> str:
+        """A plain-text rendering (for logs and terminals)."""
+        with self._lock:
+            lines = [f"{self.title} — {self.status}, {_clock(time.monotonic() - self.started)}"]
+            lines += self.notes
+            for p in self.phases:
+                total = p.total if p.total is not None else "?"
+                lines.append(f"  {p.name}: {p.done}/{total}  {_clock(p.elapsed)} elapsed, {_clock(p.remaining)} left")
+            return "\n".join(lines)
+
+    def html(self) -> str:
+        """The live block: title, notes, one bar per phase, and the log collapsed."""
+        with self._lock:
+            rows = []
+            for p in self.phases[-8:]:
+                frac = (p.done / p.total) if p.total else (1.0 if p.finished else 0.0)
+                total = p.total if p.total is not None else "?"
+                left = "done" if p.finished else f"{_clock(p.remaining)} left"
+                rows.append(
+                    f"<tr><td style='padding-right:1em'>{html.escape(p.name)}</td>"
+                    f"<td><progress value='{frac:.3f}' max='1' style='width:14em'></progress></td>"
+                    f"<td style='padding-left:.5em'>{p.done}/{total}</td>"
+                    f"<td style='padding-left:.5em;color:#666'>{_clock(p.elapsed)} · {left}</td></tr>")
+            notes = "".join(f"<div style='color:#555'>{html.escape(n)}</div>" for n in self.notes)
+            log = "\n".join(self.log)
+            log_html = (f"<details><summary>lm_eval log ({len(self.log)} lines)</summary>"
+                        f"<pre style='max-height:16em;overflow:auto;font-size:85%'>{html.escape(log)}</pre></details>"
+                        if self.log else "")
+            return (f"<div class='mera-progress'><b>{html.escape(self.title)}</b> — {html.escape(self.status)}, "
+                    f"{_clock(time.monotonic() - self.started)}{notes}"
+                    f"<table style='margin-top:.3em'>{''.join(rows)}</table>{log_html}</div>")
+
+
+class LogHandler(logging.Handler):
+    """Sends lm_eval's log records into a :class:`Progress` (masked), at the run's verbosity."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(level=progress.level)
+        self.progress = progress
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.progress.write(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must never break the run
+            self.handleError(record)
+
+
+class StreamToProgress:
+    """A file-like object for ``redirect_stdout``: printed text goes to the progress log."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def write(self, text: str) -> int:
+        self.progress.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+from tqdm import tqdm as _tqdm  # noqa: E402 - a dependency of lm_eval and transformers
+
+
+class ProgressTqdm(_tqdm):  # type: ignore[misc]
+    """A tqdm that reports to the running cell's :class:`Progress` instead of drawing a bar.
+
+    While no mera-magic run is active (``current`` is None) it is plain tqdm, so modules that imported it
+    during a run keep working normally afterwards.
+    """
+
+    current: Progress | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._mera_progress = ProgressTqdm.current
+        if self._mera_progress is not None:
+            import io
+
+            kwargs["file"] = io.StringIO()
+            kwargs["mininterval"] = 0.0
+            kwargs["miniters"] = 1
+        super().__init__(*args, **kwargs)
+        if self._mera_progress is not None:
+            self._mera_phase = self._mera_progress.start_phase(str(self.desc or "working"), self.total)
+
+    def update(self, n: float | None = 1) -> bool | None:
+        out = super().update(n)
+        if self._mera_progress is not None:
+            self._mera_progress.advance(self._mera_phase, int(self.n), self.total)
+        return out
+
+    def close(self) -> None:
+        progress = getattr(self, "_mera_progress", None)
+        if progress is not None and self._mera_phase.finished is None:
+            progress.advance(self._mera_phase, int(self.n), self.total)
+            progress.end_phase(self._mera_phase)
+        super().close()
