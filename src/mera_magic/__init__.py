@@ -1,25 +1,64 @@
 """mera-magic: evaluate language models on MERA from a Jupyter notebook.
 
-``%load_ext mera_magic`` registers the ``%%mera`` cell magic (see ``%%mera?`` for its manual) and the ``%mera``
-line magic.  The same steps are plain functions::
+``%load_ext mera_magic`` registers the ``%%mera`` cell magic (``%%mera?`` shows its manual) and the ``%mera``
+line magic (``%mera --help``).  Every step is also a plain function::
 
-    spec = mera_magic.parse("lm_eval --model hf --model_args pretrained=... --tasks parus")
-    findings = mera_magic.check(spec)
+    import mera_magic as mm
+    spec = mm.parse("lm_eval --model hf --model_args pretrained=... --include_path ./benchmark_tasks --tasks parus")
+    mm.check(spec)                 # findings, before anything heavy loads
+    result = mm.run(spec)          # in this process; the model stays loaded for the next run
+    result.metrics                 # DataFrame;  result.samples("parus")
+    mm.compare(result, mm.load("other_results")).table
+    mm.submission("mera_results")  # MERA's leaderboard archive
 
-Data flows one way: text -> RunSpec -> check -> run -> RunResult -> display.
+Data flows one way: text -> RunSpec -> check -> run -> RunResult -> display.  Heavy modules (lm_eval's
+evaluator, torch, transformers) are imported only when a run starts.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .checks import Finding, check
 from .command import parse
 from .errors import MeraError
 from .spec import RunSpec
 
-__all__ = ["Finding", "MeraError", "RunSpec", "check", "load_ipython_extension", "parse"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .results import Comparison, RunResult, compare, load, runs
+    from .runner import run
+    from .submission import submission
+    from .suite import run_suite
+    from .widgets import panel
+
+__all__ = ["Comparison", "Finding", "MeraError", "RunResult", "RunSpec", "catalog", "check", "compare", "demo",
+           "load", "load_ipython_extension", "panel", "parse", "run", "run_suite", "runs", "submission"]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "run": ("runner", "run"),
+    "run_suite": ("suite", "run_suite"),
+    "RunResult": ("results", "RunResult"),
+    "Comparison": ("results", "Comparison"),
+    "load": ("results", "load"),
+    "runs": ("results", "runs"),
+    "compare": ("results", "compare"),
+    "panel": ("widgets", "panel"),
+    "submission": ("submission", "submission"),
+    "catalog": ("catalog", None),
+    "demo": ("demo", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the heavier parts of the facade on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mera_magic' has no attribute {name!r}")
+    import importlib
+
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(f".{module_name}", __name__)
+    return module if attribute is None else getattr(module, attribute)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -12,10 +12,9 @@ import argparse
 import contextlib
 import difflib
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ..errors import ParseError
@@ -72,13 +71,13 @@ def _build() -> argparse.ArgumentParser:
     return parser
 
 
-@lru_cache(maxsize=None)
+@cache
 def lm_eval_parser() -> argparse.ArgumentParser:
     """The installed lm_eval's ``run`` argument parser (errors raise instead of exiting)."""
     return _build()
 
 
-@lru_cache(maxsize=None)
+@cache
 def lm_eval_version() -> str:
     """The installed lm_eval's version string (``0.4.13``), from its distribution metadata."""
     from importlib.metadata import PackageNotFoundError, version
@@ -133,7 +132,7 @@ def _kind(action: argparse.Action) -> str:
     return "value"
 
 
-@lru_cache(maxsize=None)
+@cache
 def lm_eval_options() -> tuple[OptionInfo, ...]:
     """Every option of the installed ``lm_eval run`` (help excluded), in the parser's order."""
     infos = []
@@ -185,8 +184,8 @@ def parse_argv(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     except _ParserError as exc:
         raise ParseError(f"lm_eval rejects the command: {exc}",
                          hint=f"Check the value; `lm_eval {lm_eval_version()}` is installed.") from None
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ParseError(f"lm_eval rejects the command: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure of lm_eval's parser on the text is a parse error
+        raise ParseError(f"lm_eval rejects the command: {type(exc).__name__}: {exc}") from None
     if unknown:
         flags = [u for u in unknown if u.startswith("-")]
         if flags:
@@ -205,7 +204,7 @@ def parse_defaults(argv: Sequence[str]) -> argparse.Namespace:
     namespace = argparse.Namespace(**{_GIVEN: []})
     try:
         namespace = lm_eval_parser().parse_args(list(argv), namespace=namespace)
-    except _ParserError as exc:
+    except Exception as exc:  # noqa: BLE001 - as in parse_argv
         raise ParseError(f"lm_eval rejects the command: {exc}") from None
     delattr(namespace, _GIVEN)
     return namespace

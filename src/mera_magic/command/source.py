@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +28,7 @@ def _is_stdlib(module: str) -> bool:
     return module.split(".")[0] in sys.stdlib_module_names
 
 
-@lru_cache(maxsize=None)
+@cache
 def _namespace(relpath: str) -> dict[str, Any]:
     folder = lm_eval_dir()
     if folder is None:
