@@ -303,7 +303,11 @@ def check(spec: RunSpec | str, *, namespace: Mapping[str, Any] | None = None, ta
         spec = parsed.spec
     ctx = _Context(spec, parsed, tasks)
     findings: list[Finding] = []
-    for fn in _CHECKS:
-        findings.extend(fn(ctx))
+    from .environ import scoped_environment
+
+    # the task index is built with the run's variables in effect, and nothing it changes outlives the check
+    with scoped_environment(spec.env):
+        for fn in _CHECKS:
+            findings.extend(fn(ctx))
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(findings, key=lambda f: order[f.level])

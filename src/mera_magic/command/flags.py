@@ -74,7 +74,10 @@ def _build() -> argparse.ArgumentParser:
 @cache
 def lm_eval_parser() -> argparse.ArgumentParser:
     """The installed lm_eval's ``run`` argument parser (errors raise instead of exiting)."""
-    return _build()
+    from ..environ import scoped_environment
+
+    with scoped_environment({}):  # importing lm_eval sets variables (HF_XET_HIGH_PERFORMANCE): keep os.environ as it was
+        return _build()
 
 
 @cache

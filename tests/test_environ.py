@@ -1,0 +1,56 @@
+"""mera_magic.environ: variables hold for one run; import-time ones are applied or sent to a child process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import pytest
+
+from mera_magic import environ
+
+
+def test_scoped_environment_sets_and_restores() -> None:
+    before = dict(os.environ)
+    path_before = list(sys.path)
+    with environ.scoped_environment({"MERA_A": "1", "PYTHONPATH": "/tmp/mera-x:/tmp/mera-y"}):
+        assert os.environ["MERA_A"] == "1"
+        assert sys.path[:2] == ["/tmp/mera-x", "/tmp/mera-y"]
+        os.environ["SET_INSIDE"] = "yes"  # what lm_eval itself does (TOKENIZERS_PARALLELISM)
+        logging.getLogger("lm_eval").addHandler(logging.NullHandler())
+    assert dict(os.environ) == before
+    assert sys.path == path_before
+    assert not any(isinstance(h, logging.NullHandler) for h in logging.getLogger("lm_eval").handlers)
+
+
+def test_restored_after_an_exception() -> None:
+    before = dict(os.environ)
+    with pytest.raises(RuntimeError), environ.scoped_environment({"MERA_B": "2"}):
+        raise RuntimeError("boom")
+    assert dict(os.environ) == before
+
+
+def test_datasets_settings_are_applied_for_the_run(tmp_path) -> None:
+    import datasets.config as cfg
+
+    cache_before, size_before = cfg.HF_DATASETS_CACHE, cfg.IN_MEMORY_MAX_SIZE
+    with environ.scoped_environment({"HF_DATASETS_CACHE": str(tmp_path), "HF_DATASETS_IN_MEMORY_MAX_SIZE": "23400000"}):
+        assert str(cfg.HF_DATASETS_CACHE) == str(tmp_path)
+        assert cfg.IN_MEMORY_MAX_SIZE == 23400000
+    assert (cfg.HF_DATASETS_CACHE, cfg.IN_MEMORY_MAX_SIZE) == (cache_before, size_before)
+
+
+def test_plan_sends_frozen_variables_to_a_child_process(tmp_path) -> None:
+    import huggingface_hub.constants as hub
+
+    assert environ.plan({"HF_HOME": str(hub.HF_HOME)}).in_process
+    plan = environ.plan({"HF_HOME": str(tmp_path)})
+    assert not plan.in_process and "HF_HOME" in plan.reasons[0]
+    assert environ.plan({"HF_TOKEN": "x", "TOKENIZERS_PARALLELISM": "false"}).in_process
+
+
+def test_secrets_masked_in_text() -> None:
+    text = environ.mask_secrets("token hf_abcdef123456 and key sk-1234567", {"HF_TOKEN": "hf_abcdef123456"},
+                                {"auth_token": "sk-1234567"})
+    assert "hf_abcdef123456" not in text and "sk-1234567" not in text
