@@ -131,7 +131,7 @@ class TaskIndex:
                 if isinstance(member, dict):
                     if member.get("output_type"):
                         types.add(str(member["output_type"]))
-                    elif member.get("task") in self:
+                    elif isinstance(member.get("task"), str) and member["task"] in self:
                         types |= self.output_types(member["task"], _seen | {name})
                 elif isinstance(member, str):
                     types |= self.output_types(member, _seen | {name})
