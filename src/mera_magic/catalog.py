@@ -31,6 +31,7 @@ from .errors import MeraError
 __all__ = [
     "MeraTask",
     "TASKS",
+    "ETHICS_CRITERIA",
     "SUITES",
     "TaskName",
     "UnknownNameError",

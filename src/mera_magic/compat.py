@@ -36,6 +36,8 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
+from .checks import Finding
+
 __all__ = [
     "Finding",
     "LmEvalInfo",
@@ -58,16 +60,6 @@ FORK_ONLY_TASK_KEYS = frozenset({"context_based", "request_updater", "storage_up
 #: keys lm_eval's task loader consumes before building a TaskConfig
 _STRUCTURAL_KEYS = frozenset({"include", "task", "tag", "group", "task_list", "class"})
 _IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found before running: ``level`` is "error", "warning" or "info"; ``where`` names the place."""
-
-    level: str
-    code: str
-    message: str
-    where: Optional[str] = None
 
 
 def fork_install_command(ref: str = FORK_BRANCH) -> str:
@@ -253,6 +245,8 @@ class _Folder:
 
     def load(self, path: Path) -> Optional[dict]:
         path = path.resolve()
+        if not path.is_file():
+            return None
         if path not in self.raw and path not in self.errors:
             try:
                 with path.open("rb") as fh:
@@ -379,9 +373,12 @@ def _scan(include_path: str | Path, info: Optional[LmEvalInfo] = None) -> list[_
 
     for path, err in sorted(folder.errors.items()):
         where = folder.rel(path)
-        problem = f"{where} is not readable YAML ({err})."
-        issues.append(_Issue(Finding("error", "yaml_error", problem, where), problem, "Fix the file.",
-                             tasks=frozenset(owners.get(path, ()))))
+        users = frozenset(owners.get(path, ()))
+        # lm_eval skips an unreadable YAML silently: an error when a task includes it, else a warning
+        problem = (f"{where} is not readable YAML ({err}); lm_eval skips it"
+                   + (f", so tasks {', '.join(sorted(users))} cannot load." if users else " without a word."))
+        issues.append(_Issue(Finding("error" if users else "warning", "yaml_error", problem, where), problem,
+                             "Fix the file.", tasks=users))
 
     for path in sorted(owners):
         cfg = folder.raw.get(path)
@@ -398,8 +395,9 @@ def _scan(include_path: str | Path, info: Optional[LmEvalInfo] = None) -> list[_
                            f"(installed) rejects it: TypeError: TaskConfig.__init__() got an unexpected keyword "
                            f"argument '{key}'.")
             else:
-                problem = (f"{where} sets `{key}`, a task option {info.label} (installed) does not have; loading "
-                           f"the task fails with TypeError: unexpected keyword argument '{key}'.")
+                problem = (f"{where} sets `{key}`, a task option {info.label} (installed) does not have (newer "
+                           f"lm_eval releases or MERA's fork may); loading the task fails with TypeError: unexpected "
+                           f"keyword argument '{key}'.")
             issues.append(_Issue(Finding("error", "unknown_task_key", f"{problem} {fork_fix}", f"{where}: {key}"),
                                  problem, fork_fix, keys=frozenset({key}), tasks=tasks))
         # --- fewshot_config keys a closed FewshotConfig rejects ------------------------------------------
@@ -485,15 +483,16 @@ def _scan(include_path: str | Path, info: Optional[LmEvalInfo] = None) -> list[_
             if _IGNORED_DIRS.intersection(py.relative_to(root).parts) or not _imports_data_metrics(py):
                 continue
             where = folder.rel(py)
-            users = sorted(refs_by_file.get(py.resolve(), set()))
-            who = f" (tasks {', '.join(users)})" if users else ""
+            needed_by = sorted(refs_by_file.get(py.resolve(), set()))
+            plural = "s" if len(needed_by) > 1 else ""
+            who = f" (task{plural} {', '.join(needed_by)})" if needed_by else ""
             problem = (f"{where}{who} imports transformers.data.metrics, which transformers "
                        f"{info.transformers_version} (installed) no longer has: ModuleNotFoundError: No module "
                        f"named 'transformers.data.metrics'. MERA v1.2 needs transformers < 5.")
             fix = 'Install transformers < 5: pip install "transformers<5" (or MERA\'s fork: ' \
                   + fork_install_command() + "), then restart the kernel."
             issues.append(_Issue(Finding("error", "transformers_metrics", f"{problem} {fix}", where), problem, fix,
-                                 modules=frozenset({"transformers.data.metrics"}), tasks=frozenset(users)))
+                                 modules=frozenset({"transformers.data.metrics"}), tasks=frozenset(needed_by)))
     if info.is_mera_fork and (info.transformers_major or 0) >= 5:
         problem = (f"{info.label} is installed with transformers {info.transformers_version}; the fork needs "
                    f"transformers < 5 (it imports AutoModelForVision2Seq, which transformers 5 removed).")
