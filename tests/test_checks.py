@@ -86,8 +86,8 @@ def test_task_lookup_does_not_index_builtin_tasks_when_include_path_has_them(mod
 def _heavy_after_check(text: str, tasks: bool) -> str:
     import subprocess
 
-    code = ("import sys, mera_magic as m; m.check(%r, tasks=%r); "
-            "print(sorted(k for k in ('torch','transformers','vllm') if k in sys.modules))") % (text, tasks)
+    code = (f"import sys, mera_magic as m; m.check({text!r}, tasks={tasks!r}); "
+            "print(sorted(k for k in ('torch','transformers','vllm') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return out.stdout.strip().splitlines()[-1]
 
@@ -236,3 +236,24 @@ def test_findings_are_sorted_errors_first(model_dir: Path, tasks_dir: Path) -> N
     findings = check(clean(model_dir, tasks_dir, "--device cuda:0 --fewshot_as_multiturn"))
     levels = [f.level for f in findings]
     assert levels == sorted(levels, key=["error", "warning", "info"].index)
+
+
+def test_closed_mera_test_without_predict_only(model_dir: Path, tmp_path: Path) -> None:
+    base = f"lm_eval --model hf --model_args pretrained={model_dir} "
+    assert "closed-test-without-predict-only" in codes(check(base + "--tasks rummlu", tasks=False))
+    assert "closed-test-without-predict-only" not in codes(check(base + "--output_path o --predict_only --tasks rummlu",
+                                                                  tasks=False))
+    assert "closed-test-without-predict-only" not in codes(check(base + "--tasks rummlu_localscore", tasks=False))
+
+
+def test_task_folder_with_fork_only_keys(model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "benchmark_tasks"
+    folder.mkdir()
+    (folder / "rutie.yaml").write_text("task: rutie\ndataset_path: json\ncontext_based: true\noutput_type: multiple_choice\n",
+                                       encoding="utf-8")
+    findings = check(f"lm_eval --model hf --model_args pretrained={model_dir} --include_path {folder} --tasks rutie",
+                     tasks=False)
+    from mera_magic.compat import lm_eval_info
+
+    fork_keys_known = "context_based" in (lm_eval_info().task_fields or ())
+    assert any("context_based" in f.message for f in findings) is not fork_keys_known

@@ -27,12 +27,12 @@ from .spec import RunSpec
 if TYPE_CHECKING:  # pragma: no cover
     from .results import Comparison, RunResult, compare, load, runs
     from .runner import run
-    from .submission import submission
+    from .submission import submission, validate_archive
     from .suite import run_suite
     from .widgets import panel
 
 __all__ = ["Comparison", "Finding", "MeraError", "RunResult", "RunSpec", "catalog", "check", "compare", "demo",
-           "load", "load_ipython_extension", "panel", "parse", "run", "run_suite", "runs", "submission"]
+           "load", "load_ipython_extension", "panel", "parse", "run", "run_suite", "runs", "submission", "validate_archive"]
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -45,6 +45,7 @@ _LAZY = {
     "compare": ("results", "compare"),
     "panel": ("widgets", "panel"),
     "submission": ("submission", "submission"),
+    "validate_archive": ("submission", "validate_archive"),
     "catalog": ("catalog", None),
     "demo": ("demo", None),
 }

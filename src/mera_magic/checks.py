@@ -282,9 +282,37 @@ def _tasks(ctx: _Context) -> Iterable[Finding]:
                  + ("" if include else " For MERA tasks add `--include_path ./benchmark_tasks`."), "tasks")
 
 
+def _mera_tasks(ctx: _Context) -> Iterable[Finding]:
+    """MERA's closed test sets give no local metrics: suggest --predict_only (or the _localscore variant)."""
+    from . import catalog
+
+    if ctx.spec.options.get("predict_only"):
+        return
+    closed = []
+    for name in ctx.spec.tasks:
+        parsed = catalog.parse_name(name)
+        if parsed is not None and parsed.task.closed_test and not parsed.local:
+            closed.append(name)
+    if closed:
+        yield _f("warning", "closed-test-without-predict-only",
+                 f"{', '.join(f'`{n}`' for n in closed)}: MERA's test answers are closed, so local metrics would be "
+                 "0 or meaningless. Add `--predict_only` (as MERA's scripts do) and score on the website, or run the "
+                 "`_localscore` variant for local numbers.", "options.predict_only")
+
+
+def _task_folder(ctx: _Context) -> Iterable[Finding]:
+    """What the installed lm_eval cannot load in a MERA task folder (fork-only keys, ...)."""
+    include = ctx.spec.options.get("include_path")
+    if not include or not Path(str(include)).is_dir():
+        return
+    from .compat import diagnose_task_folder
+
+    yield from diagnose_task_folder(str(include))
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
     _unknown_options, _backend, _model_args, _batch_size, _combinations, _tasks, _chat_backend, _environment,
-    _use_cache,
+    _use_cache, _mera_tasks, _task_folder,
 ]
 
 
