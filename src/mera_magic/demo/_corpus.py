@@ -2,7 +2,8 @@
 
 The model is trained on every record whose answer is open (the training splits, and the test splits that are
 not closed), rendered exactly as the demo tasks prompt them, in plain and in chat form, plus the one-digit
-addition table. So its demo scores show that the pipeline works end to end, not that it generalises.
+addition table. So its demo scores show that the pipeline works end to end, not that it generalises; the
+closed ``rummlu`` test split is not in the corpus.
 """
 
 from __future__ import annotations
@@ -57,13 +58,31 @@ _OPEN_SPLITS = (
 )
 
 
-def documents() -> list[str]:
-    """The training documents, in a fixed order: general text, addition table, rendered task records."""
-    docs = [paragraph for paragraph in _GENERAL_TEXT.splitlines() if paragraph.strip()]
-    docs.extend(f"{a} + {b} = {a + b}" for a in range(10) for b in range(10))
+def general_texts() -> list[str]:
+    """Our own ru+en lines and the one-digit addition table, one short document each."""
+    lines = [line for line in _GENERAL_TEXT.splitlines() if line.strip()]
+    return lines + [f"{a} + {b} = {a + b}" for a in range(10) for b in range(10)]
+
+
+def task_examples() -> dict[str, list[tuple[str, str]]]:
+    """``{data set: [(prompt, answer), ...]}`` for every open record, prompts rendered as the tasks render them."""
+    examples: dict[str, list[tuple[str, str]]] = {}
     for dataset, split in _OPEN_SPLITS:
         for record in iter_records(dataset, split):
-            prompt, answer = render_prompt(record), str(record["outputs"])
+            examples.setdefault(dataset, []).append((render_prompt(record), str(record["outputs"])))
+    return examples
+
+
+def chat_turn(prompt: str, answer: str) -> tuple[str, str]:
+    """One user/assistant exchange in the demo chat format, split into (context, answer part)."""
+    return f"<|user|>\n{prompt}</s>\n<|assistant|>\n", f"{answer}</s>\n"
+
+
+def documents() -> list[str]:
+    """All training text in a fixed order (what the tokenizer is trained on and the model key hashes)."""
+    docs = general_texts()
+    for examples in task_examples().values():
+        for prompt, answer in examples:
             docs.append(f"{prompt} {answer}")
-            docs.append(f"<|user|>\n{prompt}</s>\n<|assistant|>\n{answer}</s>\n")
+            docs.append("".join(chat_turn(prompt, answer)))
     return docs

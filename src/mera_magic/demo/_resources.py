@@ -38,5 +38,9 @@ def iter_records(task: str, split: str) -> Iterator[dict[str, Any]]:
 def render_prompt(record: dict[str, Any]) -> str:
     """A record's prompt as the demo tasks' ``doc_to_text`` renders it (MERA's ``instruction.format(...)``)."""
     inputs = record["inputs"]
-    text = record["instruction"].format(**inputs) if isinstance(inputs, dict) else record["instruction"].format(inputs=inputs)
+    text = (
+        record["instruction"].format(**inputs)
+        if isinstance(inputs, dict)
+        else record["instruction"].format(inputs=inputs)
+    )
     return str(text).strip()

@@ -2,7 +2,7 @@
 
 :func:`build_model` trains a byte-level BPE tokenizer on our own small ru+en corpus (see ``_corpus.py``),
 initialises a 2-layer Llama (hidden 64, 2 heads of 32, tied embeddings), optionally trains it for a few
-hundred AdamW steps on the same corpus, and saves model and ``PreTrainedTokenizerFast`` (with bos/eos/pad/unk
+hundred AdamW steps on prompts shaped like the demo tasks' (answers weighted up), and saves model and ``PreTrainedTokenizerFast`` (with bos/eos/pad/unk
 and a system/user/assistant chat template) with ``save_pretrained``. Nothing is downloaded.
 
 The result is cached: the default folder is keyed by the build settings under the per-user cache
@@ -16,12 +16,13 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Union
 
-from mera_magic.demo._corpus import CHAT_TEMPLATE, ROLES, documents
+from mera_magic.demo._corpus import CHAT_TEMPLATE, ROLES, chat_turn, documents, general_texts, task_examples
 from mera_magic.demo._resources import cache_root
 from mera_magic.errors import MeraError
 
@@ -31,9 +32,11 @@ _RECIPE = 1
 STAMP_NAME = "mera_magic_demo.json"
 
 _VOCAB_SIZE = 1024
-_BLOCK = 128
+_BLOCK = 256
 _BATCH = 8
-_LEARNING_RATE = 3e-3
+_LEARNING_RATE = 6e-3
+_ANSWER_WEIGHT = 10.0
+_HINT = "Pass a writable path= or set MERA_MAGIC_CACHE to a writable folder."
 _SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>") + tuple(f"<|{role}|>" for role in ROLES)
 
 
@@ -41,7 +44,7 @@ class DemoModelError(MeraError):
     """The demo model could not be built or saved (bad arguments, unwritable folder)."""
 
 
-def build_model(path: Union[str, Path, None] = None, *, train_steps: int = 200, seed: int = 0) -> Path:
+def build_model(path: Union[str, Path, None] = None, *, train_steps: int = 300, seed: int = 0) -> Path:
     """Build (or reuse) the tiny demo model and return its folder, ready for ``--model_args pretrained=<folder>``.
 
     ``path`` defaults to ``<cache>/demo-model-<key>``, the key being a hash of the settings, the recipe, the
@@ -78,9 +81,6 @@ def build_model(path: Union[str, Path, None] = None, *, train_steps: int = 200, 
     return folder
 
 
-_HINT = "Pass a writable path= or set MERA_MAGIC_CACHE to a writable folder."
-
-
 def is_complete(folder: Path, settings: dict[str, Any]) -> bool:
     """True when ``folder`` holds a finished build made with ``settings`` whose files are all intact."""
     try:
@@ -92,12 +92,14 @@ def is_complete(folder: Path, settings: dict[str, Any]) -> bool:
     files = stamp.get("files")
     if not isinstance(files, dict) or not files:
         return False
-    return all((folder / name).is_file() and _sha256(folder / name) == digest for name, digest in files.items())
+    return all(
+        (folder / name).is_file() and _sha256(folder / name) == digest for name, digest in files.items()
+    )
 
 
 def _settings(docs: list[str], *, train_steps: int, seed: int) -> dict[str, Any]:
     """What a build depends on, with ``key``: a short hash of everything else."""
-    import transformers
+    from importlib.metadata import version
 
     corpus_hash = hashlib.sha256("\x00".join(docs).encode("utf-8")).hexdigest()
     settings: dict[str, Any] = {
@@ -105,7 +107,7 @@ def _settings(docs: list[str], *, train_steps: int, seed: int) -> dict[str, Any]
         "train_steps": train_steps,
         "seed": seed,
         "corpus_sha256": corpus_hash,
-        "transformers_major": int(transformers.__version__.split(".")[0]),
+        "transformers_major": int(version("transformers").split(".")[0]),
     }
     settings["key"] = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     return settings
@@ -115,16 +117,32 @@ def _build_into(folder: Path, docs: list[str], *, train_steps: int, seed: int) -
     """Train the tokenizer, build and train the model, and save both into ``folder``."""
     import torch
 
-    with _deterministic_torch(seed):
+    with _deterministic_torch(seed), _quiet_transformers():
         tokenizer = _make_tokenizer(docs)
         model = _make_model(tokenizer)
         if train_steps:
-            _train(model, tokenizer, docs, steps=train_steps, seed=seed)
+            _train(model, tokenizer, steps=train_steps, seed=seed)
         model.eval()
         with torch.no_grad():
             model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
     _portable_tokenizer_config(folder)
+    for item in folder.iterdir():
+        item.chmod(0o644)
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No transformers progress bars ("Writing model shards") during the build; restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 @contextlib.contextmanager
@@ -174,6 +192,7 @@ def _make_tokenizer(docs: list[str]) -> Any:
         pad_token="<pad>",
         unk_token="<unk>",
         model_max_length=2048,
+        model_input_names=["input_ids", "attention_mask"],
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
@@ -201,30 +220,80 @@ def _make_model(tokenizer: Any) -> Any:
     return model
 
 
-def _train(model: Any, tokenizer: Any, docs: list[str], *, steps: int, seed: int) -> None:
-    """``steps`` AdamW steps of next-token prediction on random windows of the tokenized corpus."""
+def _train(model: Any, tokenizer: Any, *, steps: int, seed: int) -> None:
+    """``steps`` AdamW steps on episodes shaped like the demo tasks' prompts (see :func:`_episode`)."""
     import torch
 
-    eos = tokenizer.eos_token_id
-    stream: list[int] = []
-    order = torch.randperm(len(docs), generator=torch.Generator().manual_seed(seed)).tolist()
-    for index in order:
-        stream.extend(tokenizer(docs[index], add_special_tokens=False)["input_ids"])
-        stream.append(eos)
-    data = torch.tensor(stream, dtype=torch.long)
-    block = min(_BLOCK, len(stream) - 1)
-    generator = torch.Generator().manual_seed(seed + 1)
+    rng = random.Random(seed)
+    general = [_encode(tokenizer, text) + [tokenizer.eos_token_id] for text in general_texts()]
+    encoded = _EncodedExamples(tokenizer, task_examples())
     optimizer = torch.optim.AdamW(model.parameters(), lr=_LEARNING_RATE, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / (steps + 1))
     model.train()
     for _ in range(steps):
-        starts = torch.randint(0, len(stream) - block, (_BATCH,), generator=generator)
-        batch = torch.stack([data[s : s + block] for s in starts.tolist()])
-        loss = model(input_ids=batch, labels=batch).loss
+        batch = [_episode(rng, general, encoded) for _ in range(_BATCH)]
+        length = max(len(ids) for ids, _ in batch)
+        input_ids = torch.full((_BATCH, length), tokenizer.pad_token_id, dtype=torch.long)
+        weights = torch.zeros((_BATCH, length))
+        for row, (ids, token_weights) in enumerate(batch):
+            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            weights[row, : len(ids)] = torch.tensor(token_weights)
+        logits = model(input_ids=input_ids).logits[:, :-1]
+        losses = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), input_ids[:, 1:].reshape(-1), reduction="none"
+        )
+        target_weights = weights[:, 1:].reshape(-1)
+        loss = (losses * target_weights).sum() / target_weights.sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
+
+
+class _EncodedExamples:
+    """The task examples as (context ids, answer ids) pairs, in plain form (as few-shot prompts join them)
+    and in chat form."""
+
+    def __init__(self, tokenizer: Any, examples: dict[str, list[tuple[str, str]]]) -> None:
+        self.datasets = sorted(examples)
+        self.plain: dict[str, list[tuple[list[int], list[int]]]] = {}
+        self.chat: dict[str, list[tuple[list[int], list[int]]]] = {}
+        for dataset in self.datasets:
+            pairs = examples[dataset]
+            self.plain[dataset] = [(_encode(tokenizer, p), _encode(tokenizer, f" {a}\n\n")) for p, a in pairs]
+            chat = [chat_turn(p, a) for p, a in pairs]
+            self.chat[dataset] = [(_encode(tokenizer, c), _encode(tokenizer, r)) for c, r in chat]
+
+
+def _episode(
+    rng: random.Random, general: list[list[int]], encoded: _EncodedExamples
+) -> tuple[list[int], list[float]]:
+    """One training sequence and its per-token loss weights.
+
+    Mostly a task record (prompt + answer, 30 % in chat form), the answer tokens weighted ``_ANSWER_WEIGHT``
+    so that the few hundred steps go to the answers; SimpleAr records get 0-2 shots before them as its
+    2-shot prompts do; sometimes a line of general text.
+    """
+    if rng.random() < 0.15:
+        line = rng.choice(general)
+        return line[:_BLOCK], [1.0] * min(len(line), _BLOCK)
+    dataset = rng.choice(encoded.datasets)
+    pool = encoded.chat[dataset] if rng.random() < 0.3 else encoded.plain[dataset]
+    index = rng.randrange(len(pool))
+    shots = rng.randint(0, 2) if dataset == "simplear" else 0
+    chosen = rng.sample([i for i in range(len(pool)) if i != index], shots) + [index]
+    ids: list[int] = []
+    weights: list[float] = []
+    for i in chosen:
+        context, answer = pool[i]
+        ids += context + answer
+        weights += [1.0] * len(context) + [_ANSWER_WEIGHT] * len(answer)
+    return ids[:_BLOCK], weights[:_BLOCK]
+
+
+def _encode(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of ``text`` without special tokens added around it."""
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def _portable_tokenizer_config(folder: Path) -> None:
@@ -236,7 +305,9 @@ def _portable_tokenizer_config(folder: Path) -> None:
     config = json.loads(config_path.read_text(encoding="utf-8"))
     if config.get("tokenizer_class") != "PreTrainedTokenizerFast":
         config["tokenizer_class"] = "PreTrainedTokenizerFast"
-        config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        config_path.write_text(
+            json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
 
 def _write_stamp(folder: Path, settings: dict[str, Any]) -> None:
@@ -248,7 +319,11 @@ def _write_stamp(folder: Path, settings: dict[str, Any]) -> None:
     files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != STAMP_NAME}
     stamp = {
         "settings": settings,
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__,
+        },
         "files": files,
     }
     (folder / STAMP_NAME).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n", encoding="utf-8")
