@@ -35,6 +35,9 @@ from typing import Callable, Iterator, Sequence
 
 import pytest
 
+#: fixtures of the results tests (real lm_eval output in several layouts and versions)
+pytest_plugins = ["results_fixtures"]
+
 #: the tasks of the shared scored run: multiple choice, macro F1, per-domain metrics, generation, a _gen twin
 SCORED_TASKS: tuple[str, ...] = ("parus", "rcb", "rummlu_localscore", "simplear", "parus_gen")
 

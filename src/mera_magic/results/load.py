@@ -120,7 +120,9 @@ def load(path: str | Path, run: str | int | None = None) -> RunResult:
             problems.append(Problem(chosen.results, None, exc.message))
             index = runs.index(chosen)
             if index == 0:
-                raise ResultsError(f"{root}: no readable results file; the newest fails with: {exc.message}") from exc
+                raise ResultsError(
+                    f"{root}: no readable results file; the newest fails with: {exc.message}"
+                ) from exc
             chosen = runs[index - 1]
     if len(runs) > 1 and run is None:
         notes.append(
@@ -151,7 +153,16 @@ def _merge(runs: list[RunFiles], root: Path) -> RunResult:
         raise ResultsError(f"{root}: no readable results file.")
     used = sorted({id(r): (r, raw) for r, raw in chosen.values()}.values(), key=lambda p: p[0].stamp)
     merged: dict[str, Any] = dict(used[-1][1])
-    for key in ("results", "groups", "group_subtasks", "configs", "versions", "n-shot", "higher_is_better", "n-samples"):
+    for key in (
+        "results",
+        "groups",
+        "group_subtasks",
+        "configs",
+        "versions",
+        "n-shot",
+        "higher_is_better",
+        "n-samples",
+    ):
         combined: dict[str, Any] = {}
         for files, raw in used:
             for name, value in (raw.get(key) or {}).items():
@@ -173,7 +184,9 @@ def _merge(runs: list[RunFiles], root: Path) -> RunResult:
     result = RunResult.from_files(
         sources_files,
         merged,
-        notes=[f"Merged {len(used)} runs under {newest_folder}: the newest run of each of {len(chosen)} task(s)."],
+        notes=[
+            f"Merged {len(used)} runs under {newest_folder}: the newest run of each of {len(chosen)} task(s)."
+        ],
     )
     result.files = paths
     result._problems.extend(problems)

@@ -107,8 +107,7 @@ def model_name_of(raw: dict[str, Any], spec: Any = None) -> str | None:
     config = raw.get("config") or {}
     args = config.get("model_args")
     if isinstance(args, str):
-        pairs = dict(m.group("key", "value") for m in _KV.finditer(args))
-        args = pairs
+        args = {m.group("key"): m.group("value") for m in _KV.finditer(args)}
     if isinstance(args, dict):
         for key in ("peft", "delta", "pretrained", "model", "path", "engine"):
             if args.get(key):

@@ -39,8 +39,20 @@ COLUMNS = [
 ]
 
 #: sub-metric names MERA writes with an underscore: ruHateSpeech target groups and ruHHH criteria
-UNDERSCORE_PARTS = {"men", "women", "nationalities", "migrants", "lgbt", "other", "helpful", "harmless", "honest"}
-_ETHICS = re.compile(r"^(?P<base>mcc_(?:correct|good|ethical))_(?P<part>virtue|law|moral|justice|utilitarianism)$")
+UNDERSCORE_PARTS = {
+    "men",
+    "women",
+    "nationalities",
+    "migrants",
+    "lgbt",
+    "other",
+    "helpful",
+    "harmless",
+    "honest",
+}
+_ETHICS = re.compile(
+    r"^(?P<base>mcc_(?:correct|good|ethical))_(?P<part>virtue|law|moral|justice|utilitarianism)$"
+)
 _NOT_METRIC_KEYS = {"name", "alias", "sample_len", "sample_count", "samples", " ", ""}
 
 
@@ -55,11 +67,13 @@ def to_float(value: Any) -> float:
 
 
 def groups_of(raw: dict[str, Any]) -> dict[str, list[str]]:
-    """Group name -> its subtasks (``group_subtasks``; older files only have ``groups``)."""
+    """Group name -> its subtasks (from ``group_subtasks`` and ``groups``)."""
+    groups: dict[str, list[str]] = {str(k): [] for k in (raw.get("groups") or {})}
     subtasks = raw.get("group_subtasks")
     if isinstance(subtasks, dict):
-        return {str(k): [str(t) for t in (v or [])] for k, v in subtasks.items()}
-    return {str(k): [] for k in (raw.get("groups") or {})}
+        # lm_eval 0.4.4 also lists every standalone task here, with no subtasks
+        groups.update({str(k): [str(t) for t in v] for k, v in subtasks.items() if v})
+    return groups
 
 
 def task_order(raw: dict[str, Any]) -> list[str]:
@@ -76,11 +90,17 @@ def task_order(raw: dict[str, Any]) -> list[str]:
         for sub in groups.get(name, []):
             visit(sub)
 
-    for name in names:
-        if name not in inner:
-            visit(name)
-    for name in names:  # subtasks whose group row is missing
-        visit(name)
+    parent = {sub: group for group, subs in groups.items() for sub in subs}
+
+    def top(name: str) -> str:
+        seen = {name}
+        while name in parent and parent[name] not in seen:
+            name = parent[name]
+            seen.add(name)
+        return name
+
+    for name in names:  # a group takes the place of its first subtask
+        visit(top(name) if name in inner else name)
     return [n for n in ordered if n in names or n in groups]
 
 
@@ -98,7 +118,9 @@ def leaves(raw: dict[str, Any], name: str) -> list[str]:
 def filters_of(raw: dict[str, Any], task: str) -> list[str]:
     """The filter names of a task, in lm_eval's order (from its config; ``none`` when it has no filter list)."""
     config = (raw.get("configs") or {}).get(task) or {}
-    names = [str(f.get("name")) for f in config.get("filter_list") or [] if isinstance(f, dict) and f.get("name")]
+    names = [
+        str(f.get("name")) for f in config.get("filter_list") or [] if isinstance(f, dict) and f.get("name")
+    ]
     return names or ["none"]
 
 
@@ -238,12 +260,18 @@ def breakdown(metrics: pd.DataFrame) -> pd.DataFrame:
                     "scored_locally": row.scored_locally,
                 }
             )
-    return pd.DataFrame(rows, columns=["task", "filter", "base", "part", "value", "stderr", "scored_locally"])
+    frame = pd.DataFrame(
+        rows, columns=["task", "filter", "base", "part", "value", "stderr", "scored_locally"]
+    )
+    frame["scored_locally"] = frame["scored_locally"].astype(bool)
+    frame["value"] = frame["value"].astype(float)
+    frame["stderr"] = frame["stderr"].astype(float)
+    return frame
 
 
 def headline(metrics: pd.DataFrame) -> pd.DataFrame:
     """The metrics that are not parts of a breakdown (what the per-task chart and summaries show)."""
-    keep = []
+    keep: list[Any] = []
     for (_task, _filt), frame in metrics.groupby(["task", "filter"], sort=False):
         siblings = set(frame["metric"])
         keep.extend(i for i, m in zip(frame.index, frame["metric"]) if split_metric(str(m), siblings) is None)

@@ -98,14 +98,17 @@ class RunResult:
                 break
         sources: dict[str, SampleSource] = {}
         for task, records in (samples or {}).items():
-            sources[str(task)] = SampleSource(str(task), records=list(records), filters=filters_of(results, task))
+            sources[str(task)] = SampleSource(
+                str(task), records=list(records), filters=filters_of(results, task)
+            )
         return cls(results, sources, spec=spec, files=files, elapsed=elapsed, run_id=run_id)
 
     @classmethod
     def from_files(cls, run: RunFiles, raw: dict[str, Any], *, notes: list[str] | None = None) -> RunResult:
         """A result from a run's files (the results dict already read; samples read when asked)."""
         sources = {
-            task: SampleSource(task, path=path, filters=filters_of(raw, task)) for task, path in run.samples.items()
+            task: SampleSource(task, path=path, filters=filters_of(raw, task))
+            for task, path in run.samples.items()
         }
         return cls(raw, sources, files=run.paths, run_id=run.stamp or None, notes=notes)
 
@@ -118,7 +121,15 @@ class RunResult:
         n_available (original), is_group, scored_locally, version, alias.  Predict-only placeholders
         (``bypass`` = 999, or no metric at all) have value NaN and scored_locally False.
         """
-        return metrics_frame(self.raw)
+        frame = metrics_frame(self.raw)
+        # lm_eval reports 0 documents for predict-only multiple-choice tasks: count the logged ones instead
+        for task in set(frame.loc[(frame["n_samples"] == 0) & ~frame["is_group"], "task"]):
+            if task in self._sources:
+                source = self._sources[task]
+                count = source.count_hint(source.filters[0])
+                if count:
+                    frame.loc[frame["task"] == task, "n_samples"] = count
+        return frame
 
     @property
     def tasks(self) -> list[str]:
@@ -169,7 +180,9 @@ class RunResult:
         if filter is not None:
             known = sorted(set(frame["filter"]))
             if filter not in known:
-                raise ResultsError(f"Task {task!r} has no filter {filter!r}.", hint=f"Its filters: {', '.join(known)}.")
+                raise ResultsError(
+                    f"Task {task!r} has no filter {filter!r}.", hint=f"Its filters: {', '.join(known)}."
+                )
             frame = frame[frame["filter"] == filter].reset_index(drop=True)
         return frame
 
@@ -226,7 +239,11 @@ class RunResult:
     def predict_only(self) -> bool:
         """True when the run was made with ``--predict_only`` (nothing scored locally)."""
         metrics = self.metrics
-        return bool(len(metrics)) and bool((metrics["metric"] == BYPASS).any()) and not metrics["scored_locally"].any()
+        return (
+            bool(len(metrics))
+            and bool((metrics["metric"] == BYPASS).any())
+            and not metrics["scored_locally"].any()
+        )
 
     # -- charts, display, export --------------------------------------------------------------------------------
     def figure(self, kind: str = "tasks", *, task: str | None = None) -> go.Figure:
@@ -272,7 +289,7 @@ class RunResult:
         """The metrics as a Markdown table (Task | Filter | n-shot | Metric | ↑ | Value | ± | Stderr)."""
         from .export import metrics_markdown
 
-        return metrics_markdown(self.metrics)
+        return metrics_markdown(self.metrics, self.groups)
 
     def to_html(self, path: str | Path | None = None) -> str | None:
         """A standalone HTML page (metrics, config, environment): written to ``path``, or returned."""

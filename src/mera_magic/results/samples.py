@@ -103,16 +103,31 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
+_GREEDY = {"True": True, "False": False, True: True, False: False}
+
+
 def _pair(value: Any) -> tuple[float, bool | None] | None:
     """A ``(loglikelihood, is_greedy)`` response, in memory or stringified; None for anything else."""
     while isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], (list, tuple)):
         value = value[0]
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        ll = _as_float(value[0])
-        greedy = _as_bool(value[1])
-        if ll is not None and (greedy is not None or value[1] is None):
+        first, second = value
+        if second is not None and not isinstance(second, (str, bool)):
+            return None
+        greedy = _GREEDY.get(second) if second is not None else None
+        if greedy is None and second is not None:
+            return None
+        ll = _as_float(first)
+        if ll is not None:
             return ll, greedy
     return None
+
+
+def _same_as_filtered(resps: Any, filtered: list[Any]) -> bool:
+    """True when the raw responses are the filtered ones each wrapped in a list (``take_first``)."""
+    if not isinstance(resps, (list, tuple)) or len(resps) != len(filtered):
+        return False
+    return all(isinstance(r, (list, tuple)) and len(r) == 1 and r[0] == f for r, f in zip(resps, filtered))
 
 
 def _unwrap(value: Any) -> Any:
@@ -139,24 +154,33 @@ def has_gold(target: Any) -> bool:
     return str(target).strip() not in _EMPTY_TARGETS
 
 
-def _gold_index(target: Any, choices: list[str]) -> int | None:
+def _gold_index(target: Any, choices: list[str], pred: int | None = None, acc: Any = None) -> int | None:
+    """The index of the gold choice.  In memory the target's type says it (int: an index, str: the choice);
+    in files every target is a string, so ``"1"`` may be the choice "1" or the index 1: the reading that
+    agrees with the per-sample ``acc`` wins, else the choice text (MERA's targets are the answer text)."""
     if isinstance(target, bool) or not has_gold(target):
         return None
     if isinstance(target, int):
         return target if 0 <= target < len(choices) else None
     text = str(target).strip()
     stripped = [str(c).strip() for c in choices]
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        return index if 0 <= index < len(choices) else None
-    return stripped.index(text) if text in stripped else None
+    candidates: list[int] = []
+    if text in stripped:
+        candidates.append(stripped.index(text))
+    if text.lstrip("-").isdigit() and 0 <= int(text) < len(choices) and int(text) not in candidates:
+        candidates.append(int(text))
+    if len(candidates) > 1 and pred is not None and isinstance(acc, (int, float)) and acc in (0, 1):
+        agreeing = [c for c in candidates if (c == pred) == (acc == 1)]
+        if len(agreeing) == 1:
+            return agreeing[0]
+    return candidates[0] if candidates else None
 
 
 def metric_keys(record: dict[str, Any]) -> list[str]:
     """The per-sample metric keys of a logged sample (``metrics`` lists them since 0.4.5; older: the rest)."""
     listed = record.get("metrics")
-    if isinstance(listed, list) and all(isinstance(m, str) for m in listed):
-        return [m for m in listed if m in record]
+    if isinstance(listed, list):
+        return [m for m in listed if isinstance(m, str) and m in record]
     return [k for k in record if k not in RECORD_KEYS]
 
 
@@ -194,13 +218,19 @@ def normalize(record: dict[str, Any], filter_name: str, line: int | None = None)
         "pred_choice": None,
         "gold_index": None,
     }
-    filtered_pairs = [_pair(f) for f in filtered] if isinstance(filtered, (list, tuple)) else []
-    loglik = bool(args) and all(isinstance(c, str) for c in continuations) and bool(filtered_pairs)
-    if loglik and all(p is not None for p in filtered_pairs):
+    keys = metric_keys(record)
+    loglik = (
+        bool(args) and isinstance(filtered, (list, tuple)) and all(isinstance(c, str) for c in continuations)
+    )
+    filtered_pairs = [_pair(f) for f in filtered] if loglik else []  # type: ignore[union-attr]
+    if loglik and filtered_pairs and all(p is not None for p in filtered_pairs):
         choices = [str(c) for c in continuations]
         lls = [p[0] for p in filtered_pairs if p is not None]
-        raw_pairs = [_pair(r) for r in resps] if isinstance(resps, (list, tuple)) else []
-        raw_lls = [p[0] for p in raw_pairs if p is not None]
+        if _same_as_filtered(resps, filtered):  # type: ignore[arg-type]
+            raw_lls = lls
+        else:
+            raw_pairs = [_pair(r) for r in resps] if isinstance(resps, (list, tuple)) else []
+            raw_lls = [p[0] for p in raw_pairs if p is not None]
         row["choices"] = [c.strip() for c in choices]
         row["loglikelihoods"] = lls
         if len(choices) > 1:
@@ -212,14 +242,15 @@ def normalize(record: dict[str, Any], filter_name: str, line: int | None = None)
                 row["response"] = row["choices"][max(range(len(raw_lls)), key=raw_lls.__getitem__)]
             else:
                 row["response"] = row["filtered"]
-            row["gold_index"] = _gold_index(target, choices)
+            acc = _metric_value(record.get("acc")) if "acc" in keys else None
+            row["gold_index"] = _gold_index(target, choices, pred, acc)
         else:  # a single loglikelihood request: the log-likelihood of the target continuation
             row["response"] = raw_lls[0] if raw_lls else lls[0]
             row["filtered"] = lls[0]
     else:
         row["response"] = _unwrap(resps)
         row["filtered"] = _unwrap(filtered)
-    for key in metric_keys(record):
+    for key in keys:
         if key == "bypass":
             continue
         row[key] = _metric_value(record[key])
@@ -265,7 +296,11 @@ def frame_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
         frame[column] = pd.array(frame[column].tolist(), dtype="Int64")
     frame["correct"] = pd.array([None if v is None else bool(v) for v in frame["correct"]], dtype="boolean")
     # columns that are entirely absent for this task carry no information
-    empty = [c for c in ("choices", "loglikelihoods", "pred_index", "pred_choice", "gold_index") if frame[c].isna().all()]
+    empty = [
+        c
+        for c in ("choices", "loglikelihoods", "pred_index", "pred_choice", "gold_index")
+        if frame[c].isna().all()
+    ]
     return frame.drop(columns=empty)
 
 
@@ -366,7 +401,7 @@ class SampleSource:
         return -(-total // max(len(self.filters), 1))
 
     def line_count(self) -> int:
-        """Non-empty lines in the file (fast: counts newlines in binary chunks)."""
+        """Lines in the file (fast: counts newlines in binary chunks)."""
         if self._line_count is None:
             count = 0
             last = b"\n"
@@ -386,7 +421,7 @@ class SampleSource:
             problems: list[Problem] = []
             rows = None
             if self.path is not None:
-                rows = _rows_with_arrow(self.path, self.filters)
+                rows = _rows_with_arrow(self.path, self.filters, self.line_count())
             if rows is None:
                 rows = list(self._labelled(problems))
             self.problems = problems
@@ -400,7 +435,7 @@ def _short(exc: Exception) -> str:
     return text if len(text) < 120 else text[:117] + "..."
 
 
-def _rows_with_arrow(path: Path, filters: list[str]) -> list[dict[str, Any]] | None:
+def _rows_with_arrow(path: Path, filters: list[str], line_count: int) -> list[dict[str, Any]] | None:
     """Parse a samples file with pyarrow's JSON reader (multi-threaded); None when it cannot (bad lines,
     mixed types, pyarrow missing): the caller then reads line by line and reports what is wrong."""
     try:
@@ -408,14 +443,18 @@ def _rows_with_arrow(path: Path, filters: list[str]) -> list[dict[str, Any]] | N
         import pyarrow.json as pj
     except ImportError:  # pragma: no cover - pyarrow comes with datasets, which lm_eval needs
         return None
-    try:
-        size = path.stat().st_size
-        table = pj.read_json(path, read_options=pj.ReadOptions(block_size=max(1 << 22, min(size, 1 << 26))))
-    except (pa.ArrowException, OSError, ValueError):
+    table = None
+    for block in (1 << 22, 1 << 26):  # small blocks parse in parallel; a line longer than a block needs more
+        try:
+            table = pj.read_json(path, read_options=pj.ReadOptions(block_size=block))
+            break
+        except (pa.ArrowException, OSError, ValueError):
+            continue
+    if table is None:
         return None
     names = set(table.column_names)
-    if "doc_id" not in names or "arguments" not in names:
-        return None
+    if "doc_id" not in names or "arguments" not in names or table.num_rows != line_count:
+        return None  # (blank lines would shift the line numbers: read line by line then)
     try:
         columns: dict[str, list[Any]] = {}
         for name in table.column_names:
@@ -431,8 +470,10 @@ def _rows_with_arrow(path: Path, filters: list[str]) -> list[dict[str, Any]] | N
                 request_type = arg_type.field(i).type
                 if not pa.types.is_struct(request_type):
                     return None
-                fields = sorted(range(request_type.num_fields), key=lambda j: _index_of(request_type.field(j).name))
-                values = []
+                fields = sorted(
+                    range(request_type.num_fields), key=lambda j: _index_of(request_type.field(j).name)
+                )
+                values: list[list[Any] | None] = []
                 for j in fields:
                     if i > 0 and j == 0:  # later requests repeat the prompt: not needed
                         values.append(None)
@@ -462,8 +503,8 @@ def _rows_with_arrow(path: Path, filters: list[str]) -> list[dict[str, Any]] | N
         record["arguments"] = per_request[r]
         name = record.get("filter")
         if not isinstance(name, str):
-            k = seen.get(record.get("doc_id"), 0)
-            seen[record.get("doc_id")] = k + 1
-            name = filters[k] if k < len(filters) else f"filter_{k}"
+            occurrence = seen.get(record.get("doc_id"), 0)
+            seen[record.get("doc_id")] = occurrence + 1
+            name = filters[occurrence] if occurrence < len(filters) else f"filter_{occurrence}"
         rows.append(normalize(record, name, r + 1))
     return rows

@@ -37,10 +37,10 @@ def explain_failure(exc: BaseException, spec: RunSpec) -> MeraError:
         message = f"lm_eval could not load the task(s): {exc}"
         explained = _explain_tasks(exc, spec)
         hint = explained or "Check --tasks and --include_path (`%mera tasks --include_path DIR` lists what is there)."
-    elif isinstance(exc, (OSError, FileNotFoundError)) and any(k in low for k in ("does not appear to have",
-                                                                              "no such file", "not a valid",
-                                                                              "repository not found", "couldn't connect",
-                                                                              "can't load", "is not a local folder")):
+    elif isinstance(exc, (OSError, ValueError)) and (
+            (spec.model_name and spec.model_name.lower() in low)
+            or any(k in low for k in ("does not appear to have", "repository not found", "repo id must be",
+                                      "can't load", "is not a local folder"))):
         message = f"the model `{name}` could not be loaded: {exc}"
         hint = ("Check the path or the hub name in --model_args pretrained=...; offline, only local folders and "
                 "models already in HF_HOME's cache can be loaded.")

@@ -114,6 +114,9 @@ def _progress_hooks(progress: Progress) -> Iterator[None]:
         stack.callback(setattr, ProgressTqdm, "current", None)
         base = ProgressTqdm.__mro__[1]
         stack.enter_context(_patched(tqdm_module, "tqdm", ProgressTqdm))
+        import tqdm.auto as tqdm_auto  # transformers draws its bars through tqdm.auto
+
+        stack.enter_context(_patched(tqdm_auto, "tqdm", ProgressTqdm))
         for name, module in list(sys.modules.items()):
             if name.startswith("lm_eval") and getattr(module, "tqdm", None) is base:
                 stack.enter_context(_patched(module, "tqdm", ProgressTqdm))
@@ -123,6 +126,7 @@ def _progress_hooks(progress: Progress) -> Iterator[None]:
             logger.addHandler(handler)
             stack.callback(logger.removeHandler, handler)
         stack.enter_context(contextlib.redirect_stdout(StreamToProgress(progress)))  # type: ignore[type-var]
+        stack.enter_context(contextlib.redirect_stderr(StreamToProgress(progress)))  # type: ignore[type-var]
         yield
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from ..environ import mask_secrets
 
+#: a tqdm bar drawn as text (by libraries whose bars are not lm_eval's: datasets, transformers)
+_BAR = re.compile(r"\d+%\|.*\||\d+/\d+ \[|(it|examples|ba)/s\]")
 _LEVELS = {"CRITICAL": 50, "ERROR": 40, "WARNING": 30, "INFO": 20, "DEBUG": 10}
 
 
@@ -80,11 +82,12 @@ class Progress:
             self._version += 1
 
     def write(self, text: str) -> None:
-        """Take printed text (lm_eval's result table, warnings) into the log."""
+        """Take printed text (lm_eval's result table, warnings) into the log; progress-bar redraws are dropped."""
         with self._lock:
-            for line in text.splitlines():
-                if line.strip():
-                    self.log.append(self._mask(line.rstrip()))
+            for line in text.split("\n"):
+                line = line.rsplit("\r", 1)[-1].rstrip()
+                if line.strip() and not _BAR.search(line):
+                    self.log.append(self._mask(line))
             self._version += 1
 
     def note(self, text: str) -> None:
