@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ def _args(init: ast.FunctionDef, owner: str) -> list[BackendArg]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _classes() -> dict[str, _Class]:
     classes: dict[str, _Class] = {}
     folder = _models_dir()
@@ -229,7 +229,7 @@ def _inherited_auto_batch(name: str) -> str:
     return "supported"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _backends() -> dict[str, Backend]:
     out: dict[str, Backend] = {}
     for cls in _classes().values():
