@@ -105,6 +105,30 @@ def _cached_task_manager(include_defaults: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _library_bars_off() -> Iterator[None]:
+    """datasets and huggingface_hub draw their own bars (widgets in a notebook): silence them for the run."""
+    import datasets
+    import huggingface_hub.utils as hub_utils
+
+    switches = [
+        (getattr(datasets, "is_progress_bar_enabled", None), getattr(datasets, "disable_progress_bars", None),
+         getattr(datasets, "enable_progress_bars", None)),
+        (lambda: not hub_utils.are_progress_bars_disabled(), hub_utils.disable_progress_bars,
+         hub_utils.enable_progress_bars),
+    ]
+    turned_off = []
+    for is_on, off, on in switches:
+        if is_on is not None and off is not None and on is not None and is_on():
+            off()
+            turned_off.append(on)
+    try:
+        yield
+    finally:
+        for on in turned_off:
+            on()
+
+
+@contextlib.contextmanager
 def _progress_hooks(progress: Progress) -> Iterator[None]:
     """Route lm_eval's tqdm bars, log records and printed text into ``progress``."""
     import tqdm as tqdm_module
@@ -186,6 +210,7 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
 
     def work() -> None:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(_library_bars_off())
             stack.enter_context(_progress_hooks(progress))
             stack.enter_context(_capture_results(captured))
             stack.enter_context(_cached_task_manager(include_defaults))
