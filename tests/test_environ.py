@@ -54,3 +54,11 @@ def test_secrets_masked_in_text() -> None:
     text = environ.mask_secrets("token hf_abcdef123456 and key sk-1234567", {"HF_TOKEN": "hf_abcdef123456"},
                                 {"auth_token": "sk-1234567"})
     assert "hf_abcdef123456" not in text and "sk-1234567" not in text
+
+
+def test_malformed_value_is_left_to_the_checks() -> None:
+    import datasets.config as cfg
+
+    size_before = cfg.IN_MEMORY_MAX_SIZE
+    with environ.scoped_environment({"HF_DATASETS_IN_MEMORY_MAX_SIZE": "lots"}):
+        assert cfg.IN_MEMORY_MAX_SIZE == size_before

@@ -401,3 +401,19 @@ def test_not_a_results_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"hello": 1}), encoding="utf-8")
     with pytest.raises(ResultsError, match="not an lm_eval results file"):
         load(path)
+
+
+def test_mera_summary_is_local_and_skips_unscored(demo_scored_output: Path, demo_predict_output: Path) -> None:
+    from mera_magic.results import load
+    from mera_magic.results.mera_summary import LABEL
+
+    scored = load(demo_scored_output).mera_summary()
+    rows = scored.set_index("task")
+    assert rows.loc["parus", "mera_task"] == "PARus" and rows.loc["parus", "score"] > 0
+    # rcb's score is the mean of its headline metrics (acc and f1), as MERA averages multi-metric tasks
+    rcb = load(demo_scored_output).metrics.query("task == 'rcb'").set_index("metric")["value"]
+    assert rows.loc["rcb", "score"] == pytest.approx((rcb["acc"] + rcb["f1"]) / 2)
+    assert rows.loc["rummlu_localscore", "local"]
+    assert "TOTAL (local)" in rows.index and scored.attrs["label"] == LABEL
+    predicted = load(demo_predict_output).mera_summary().set_index("task")
+    assert predicted.loc["rummlu", "closed_test"] and math.isnan(predicted.loc["rummlu", "score"])

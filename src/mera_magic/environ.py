@@ -136,8 +136,12 @@ def scoped_environment(env: Mapping[str, str]) -> Iterator[None]:
         for name, (module_name, attribute, convert) in PATCHABLE.items():
             module = sys.modules.get(module_name)
             if name in env and module is not None and hasattr(module, attribute):
+                try:
+                    value = convert(env[name])
+                except (TypeError, ValueError):  # a malformed value: the checks report it, the run leaves it be
+                    continue
                 saved_patches.append((module, attribute, getattr(module, attribute)))
-                setattr(module, attribute, convert(env[name]))
+                setattr(module, attribute, value)
         yield
     finally:
         for module, attribute, value in reversed(saved_patches):

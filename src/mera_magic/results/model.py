@@ -131,6 +131,12 @@ class RunResult:
                     frame.loc[frame["task"] == task, "n_samples"] = count
         return frame
 
+    def mera_summary(self) -> pd.DataFrame:
+        """A local, MERA-style score per MERA task and their mean (see :mod:`.mera_summary`; not the leaderboard's)."""
+        from .mera_summary import mera_summary
+
+        return mera_summary(self.metrics)
+
     @property
     def tasks(self) -> list[str]:
         """The evaluated tasks (not groups), in display order."""

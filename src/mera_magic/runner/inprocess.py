@@ -149,6 +149,8 @@ def _progress_hooks(progress: Progress) -> Iterator[None]:
             logger = logging.getLogger(logger_name)
             logger.addHandler(handler)
             stack.callback(logger.removeHandler, handler)
+            stack.callback(logger.setLevel, logger.level)
+            logger.setLevel(progress.level)  # the run's --verbosity, for the whole run (0.4.13 applies it only at the end)
         stack.enter_context(contextlib.redirect_stdout(StreamToProgress(progress)))  # type: ignore[type-var]
         stack.enter_context(contextlib.redirect_stderr(StreamToProgress(progress)))  # type: ignore[type-var]
         yield

@@ -1,0 +1,160 @@
+"""The run panel in a real JupyterLab, driven in headless Debian Chromium by Playwright (no network).
+
+The test starts JupyterLab in a temporary home, opens a notebook that shows
+``mera_magic.widgets.panel("lm_eval --model hf --model_args pretrained=x --tasks a")``, runs it, and then works
+the panel as a person would: switches the backend, edits fields, edits the command text, types an HF token,
+clicks "Insert as cell".  Each step asserts the exact command text (computed here with the same lm_eval) and
+screenshots go to ``artifacts/browser/``.  Skipped only when Chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mera_magic import parse
+from mera_magic.spec import RunSpec
+
+from .jupyterlab import CHROMIUM_ARGS, INSTALL_HINT, JupyterLab, chromium_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+START = "lm_eval --model hf --model_args pretrained=x --tasks a"
+TOKEN = "hf_browserTestSecret123"
+COMMAND = ".mera-panel .mera-command textarea"
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    if chromium_path() is None:
+        pytest.skip(f"Chromium is not installed: {INSTALL_HINT}")
+    try:
+        import jupyterlab  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as exc:
+        pytest.fail(f"{exc.name} is missing although Chromium is installed: {INSTALL_HINT}")
+    server = JupyterLab.start(tmp_path_factory.mktemp("lab"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_command(page, expected: str) -> None:
+    page.wait_for_function("([sel, want]) => document.querySelector(sel).value === want", arg=[COMMAND, expected],
+                           timeout=WAIT_MS)
+
+
+def _cells(page) -> list[str]:
+    return page.eval_on_selector_all(
+        ".jp-Notebook .jp-Cell",
+        "els => els.map(e => Array.from(e.querySelectorAll('.jp-InputArea .cm-line')).map(l => l.textContent).join('\\n'))")
+
+
+def _run_first_cell(page) -> None:
+    """Run the panel cell; a click that lands before the kernel is wired up runs nothing, so try again."""
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=120_000)
+    for _ in range(4):
+        page.click(".jp-Notebook .jp-Cell >> nth=0 >> .cm-content")
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_selector(COMMAND, timeout=30_000)
+            return
+        except Exception:  # playwright's TimeoutError: run the cell again
+            continue
+    page.screenshot(path=str(ARTIFACTS / "failed-to-run.png"))
+    pytest.fail("the panel cell did not render (see artifacts/browser/failed-to-run.png)")
+
+
+def test_panel_in_jupyterlab(lab: JupyterLab) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = lab.write_notebook("panel.ipynb", [f'import mera_magic.widgets\nmera_magic.widgets.panel("{START}")'])
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        try:
+            page.goto(lab.url("lab/tree/panel.ipynb"))
+            page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
+            _run_first_cell(page)
+
+            # the preview is the command the panel was given
+            _wait_command(page, parse(START).to_command())
+
+            # switch the backend: vllm's fields appear, pretrained is kept
+            page.select_option(".mera-panel .mera-field-model select", "vllm")
+            _wait_command(page, RunSpec(model="vllm", model_args={"pretrained": "x"}, tasks=["a"]).to_command())
+            page.wait_for_selector(".mera-field-model-args-tensor-parallel-size input")
+
+            # edit fields: a number and a choice
+            page.fill(".mera-field-model-args-tensor-parallel-size input", "2")
+            page.select_option(".mera-field-model-args-dtype select", "bfloat16")
+            expected = RunSpec(model="vllm", model_args={"pretrained": "x", "tensor_parallel_size": 2,
+                                                         "dtype": "bfloat16"}, tasks=["a"])
+            _wait_command(page, expected.to_command())
+            page.locator(".mera-panel").screenshot(path=str(ARTIFACTS / "panel-model-vllm.png"))
+
+            # a field error is shown next to its field: --fewshot_as_multiturn without --apply_chat_template
+            page.click(".mera-panel .lm-TabBar-tab >> nth=2")
+            page.select_option(".mera-field-options-fewshot-as-multiturn select", "true")
+            page.wait_for_selector(".mera-field-options-fewshot-as-multiturn "
+                                   ".mera-finding[data-code='multiturn-without-chat-template']", timeout=WAIT_MS)
+            page.locator(".mera-panel").screenshot(path=str(ARTIFACTS / "panel-options-finding.png"))
+
+            # edit the command text: the fields follow
+            new = "lm_eval --model hf --model_args pretrained=y,dtype=float16 --num_fewshot 3 --tasks b"
+            page.fill(COMMAND, new)
+            page.keyboard.press("Tab")  # the text is read when it loses focus
+            page.click(".mera-panel .lm-TabBar-tab >> nth=0")
+            page.wait_for_function(
+                "() => { const p = document.querySelector('.mera-field-model-args-pretrained input');"
+                " return p && p.value === 'y'; }", timeout=WAIT_MS)
+            _wait_command(page, parse(new).to_command())
+            assert page.input_value(".mera-field-model select") == "hf"
+            assert page.input_value(".mera-field-model-args-pretrained input") == "y"
+            assert page.input_value(".mera-field-model-args-dtype select") == "float16"
+
+            # the HF token: typed into a password input, never shown, written as $HF_TOKEN
+            page.click(".mera-panel .lm-TabBar-tab >> nth=3")
+            page.fill(".mera-field-env-HF-TOKEN input[type=password]", TOKEN)
+            page.keyboard.press("Enter")
+            with_token = parse(new)
+            with_token.env["HF_TOKEN"] = TOKEN
+            _wait_command(page, with_token.to_command())
+            assert "HF_TOKEN=$HF_TOKEN" in page.input_value(COMMAND)
+            assert page.input_value(".mera-field-env-HF-TOKEN input[type=password]") == ""
+            assert TOKEN not in page.content()
+            page.locator(".mera-panel").screenshot(path=str(ARTIFACTS / "panel-environment.png"))
+
+            # "Insert as cell": a new %%mera cell below the panel holds exactly the command
+            command = page.input_value(COMMAND)
+            page.click(".mera-panel button:has-text('Вставить ячейкой'), .mera-panel button:has-text('Insert as cell')")
+            page.wait_for_function(
+                "want => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell')).some(c => "
+                "Array.from(c.querySelectorAll('.jp-InputArea .cm-line')).map(l => l.textContent).join('\\n') === want)",
+                arg=f"%%mera\n{command}", timeout=WAIT_MS)
+            cells = _cells(page)
+            assert cells[1] == f"%%mera\n{command}", cells
+
+            # the saved notebook does not hold the token
+            page.keyboard.press("Control+s")
+            page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=WAIT_MS)
+            page.screenshot(path=str(ARTIFACTS / "notebook.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"))
+            print("browser console:", *console[-40:], sep="\n")
+            raise
+        finally:
+            browser.close()
+    saved = path.read_text(encoding="utf-8")
+    assert TOKEN not in saved
+    source = json.loads(saved)["cells"][1]["source"]
+    assert "".join(source) == f"%%mera\n{command}"

@@ -1,0 +1,508 @@
+"""mera_magic.widgets: the panel and the command text are two views of one RunSpec.
+
+Real ipywidgets objects driven the way the front end drives them (setting a widget's ``value`` is what a
+browser edit sends to the kernel); the real check, parser and lm_eval backends; a real kernel (nbclient) for
+the saved-notebook test.  The browser itself is in tests/integration/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+import pytest
+
+import mera_magic.checks as checks_module
+from mera_magic import parse
+from mera_magic.backends import BackendArg, backend_names, get_backend
+from mera_magic.command.flags import option_info, version_tuple
+from mera_magic.command.shell import quote
+from mera_magic.session import SESSION
+from mera_magic.spec import MASK, RunSpec, is_secret_name
+from mera_magic.widgets import Gpu, Panel, panel
+from mera_magic.widgets._fields import ChoiceField, ComboField, SecretField, TextField
+from mera_magic.widgets._frontend import cell_source, in_execute_request, insert_cell_script
+from mera_magic.widgets._gpus import parse_nvidia_smi
+from mera_magic.widgets._model import arg_kind, literal_choices, ordered_backends
+
+NO_GPUS: list[Gpu] = []
+TOKEN = "hf_panelSecretValue42"
+
+
+@pytest.fixture(autouse=True)
+def fresh_session() -> Iterator[None]:
+    SESSION.reset()
+    yield
+    SESSION.reset()
+
+
+def make(spec_or_text: RunSpec | str | None = None, **kwargs: Any) -> Panel:
+    """A panel without GPU probing (this machine has none; the GPU row is tested with given GPUs)."""
+    if isinstance(spec_or_text, str):
+        spec_or_text = parse(spec_or_text, secrets=SESSION.secrets)
+    return Panel(spec_or_text, gpus=NO_GPUS, **kwargs)
+
+
+def all_widgets(widget: W.Widget) -> Iterator[W.Widget]:
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from all_widgets(child)
+
+
+# -- round trip, every backend ---------------------------------------------------------------------------------
+def sample_text(arg: BackendArg) -> str:
+    """A value for a model arg that differs from its default, as it would be written in --model_args."""
+    choices = literal_choices(arg.annotation)
+    kind = arg_kind(arg, choices)
+    annotation = arg.annotation or ""
+    if kind in ("bool", "boolish"):
+        return "False" if arg.default is True else "True"
+    if choices:
+        return choices[-1]
+    if "int" in annotation or isinstance(arg.default, int):
+        return "7"
+    if "float" in annotation or isinstance(arg.default, float):
+        return "0.5"
+    if "dict" in annotation:
+        return '{"k": 1}'
+    return "some/value"
+
+
+def full_command(backend: str) -> str:
+    """A command that sets every model arg of ``backend``, an unknown key, most options, env and secrets."""
+    info = get_backend(backend)
+    assert info is not None
+    args = [f"{a.name}={sample_text(a)}" for a in info.args if '"' not in sample_text(a)]
+    args.append("zz_unknown_key=3")
+    env = ("CUDA_VISIBLE_DEVICES=0,1 HF_HOME=/tmp/hf TOKENIZERS_PARALLELISM=false "
+           f"HF_DATASETS_IN_MEMORY_MAX_SIZE=23400000 HF_TOKEN={TOKEN} PYTHONPATH=/src OTHER_VAR=")
+    flags = ("--num_fewshot 3 --batch_size auto:4 --max_batch_size 16 --limit 0.5 --apply_chat_template "
+             "--system_instruction 'Ты полезный ассистент' --gen_kwargs do_sample=true,temperature=0.6 "
+             "--output_path '/tmp/out dir' --log_samples --predict_only --use_cache lm_cache/x "
+             "--cache_requests refresh --seed 1,None,123,0 --verbosity ERROR --trust_remote_code --device cuda")
+    if version_tuple() >= (0, 4, 5):
+        flags += " --fewshot_as_multiturn"
+    return f"{env} lm_eval --model {backend} --model_args {quote(','.join(args))} {flags} --tasks a,b"
+
+
+def masked_args(spec: RunSpec) -> dict[str, Any]:
+    return {k: (MASK if is_secret_name(k) and v else v) for k, v in spec.model_args.items()}
+
+
+@pytest.mark.parametrize("backend", backend_names())
+def test_round_trip_panel_and_spec_for_every_backend(backend: str) -> None:
+    spec = parse(full_command(backend))
+    p = make(spec)
+    # the fields alone hold the spec, and so does the command text the panel shows
+    assert p.read_fields() == spec
+    assert p.spec == spec
+    assert p.command == spec.to_command()
+    assert p.command_box.value == p.command
+    again = parse(p.command, secrets=SESSION.secrets)
+    assert masked_args(again) == masked_args(spec)
+    assert (again.env, again.options, again.tasks) == (spec.env, spec.options, spec.tasks)
+    assert TOKEN not in p.command
+    # every parameter of the backend has its own field; the unknown key is under "Other model_args"
+    info = get_backend(backend)
+    assert info is not None
+    assert set(info.arg_names) <= set(p.model.arg_fields)
+    assert "zz_unknown_key=3" in (p.model.other.get() or "")
+
+
+@pytest.mark.parametrize("backend", backend_names())
+def test_empty_panel_round_trips_for_every_backend(backend: str) -> None:
+    spec = RunSpec(model=backend, tasks=["a"])
+    p = make(spec)
+    assert p.read_fields() == spec
+    assert p.command == spec.to_command()
+
+
+def test_backends_are_listed_mera_ones_first() -> None:
+    names = ordered_backends()
+    assert names[:2] == ["hf", "vllm"]
+    assert set(names) == set(backend_names())
+    assert ordered_backends("not-registered")[0] == "not-registered"
+
+
+# -- editing fields updates the command, editing the command updates the fields ---------------------------------------
+def test_editing_fields_updates_the_preview() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
+    p.model.arg_fields["dtype"].widget.value = "bfloat16"
+    p.model.arg_fields["max_length"].widget.value = "15000"
+    p.model.arg_fields["parallelize"].widget.value = "True"
+    p.options.fields["options.num_fewshot"].widget.value = "5"
+    p.options.fields["options.batch_size"].widget.value = "auto"
+    p.options.fields["options.log_samples"].widget.value = True
+    p.options.fields["options.output_path"].widget.value = "/tmp/res"
+    p.tasks.tasks.widget.value = "rummlu,parus"
+    p.env.fields["env.TOKENIZERS_PARALLELISM"].widget.value = "false"
+    expected = parse("TOKENIZERS_PARALLELISM=false lm_eval --model hf "
+                     "--model_args pretrained=x,dtype=bfloat16,max_length=15000,parallelize=True "
+                     "--num_fewshot 5 --batch_size auto --log_samples --output_path /tmp/res --tasks rummlu,parus")
+    assert p.spec == expected
+    assert p.read_fields() == expected
+    assert p.command_box.value == expected.to_command() == p.command
+    assert p.spec.model_args["max_length"] == 15000  # typed as lm_eval types it
+
+
+def test_clearing_a_field_removes_the_flag() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x,dtype=float16 --num_fewshot 2 --tasks a")
+    p.model.arg_fields["dtype"].widget.value = ""
+    p.options.fields["options.num_fewshot"].widget.value = ""
+    assert p.command == "lm_eval --model hf --model_args pretrained=x --tasks a"
+
+
+def test_an_unreadable_value_is_shown_at_its_field_and_changes_nothing() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --num_fewshot 2 --tasks a")
+    field = p.options.fields["options.num_fewshot"]
+    field.widget.value = "two"
+    assert "two" in field.note.value and "mera-error" in field.note.value
+    assert p.spec.options["num_fewshot"] == 2
+    field.widget.value = "3"
+    assert field.note.value == "" or "mera-error" not in field.note.value
+    assert p.spec.options["num_fewshot"] == 3
+
+
+def test_switching_the_backend_keeps_what_the_new_one_accepts() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x,dtype=bfloat16,parallelize=True --tasks a")
+    p.model.backend_field.widget.value = "vllm"
+    assert p.spec.model == "vllm"
+    assert p.spec.model_args == {"pretrained": "x", "dtype": "bfloat16"}
+    assert "tensor_parallel_size" in p.model.arg_fields
+    assert p.command == "lm_eval --model vllm --model_args pretrained=x,dtype=bfloat16 --tasks a"
+    p.model.arg_fields["tensor_parallel_size"].widget.value = "2"
+    assert p.command == "lm_eval --model vllm --model_args pretrained=x,dtype=bfloat16,tensor_parallel_size=2 --tasks a"
+
+
+def test_editing_the_command_updates_the_fields() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
+    text = ("CUDA_VISIBLE_DEVICES=1 lm_eval --model vllm --model_args pretrained=y,dtype=float16,"
+            "tensor_parallel_size=2 --apply_chat_template --fewshot_as_multiturn --tasks b")
+    p.command_box.value = text
+    assert p.spec == parse(text)
+    assert p.model.backend_field.widget.value == "vllm"
+    assert p.model.arg_fields["pretrained"].get() == "y"
+    assert p.model.arg_fields["tensor_parallel_size"].get() == "2"
+    assert p.options.fields["options.apply_chat_template"].get() == ""
+    assert p.env.fields["env.CUDA_VISIBLE_DEVICES"].get() == "1"
+    assert p.tasks.tasks.get() == "b"
+    assert p.command_box.value == parse(text).to_command()  # normalised
+
+
+def test_a_command_that_does_not_parse_keeps_the_spec() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
+    before = p.spec
+    p.command_box.value = "lm_eval --model hf --no_such_flag 3"
+    assert p.spec == before
+    assert "no_such_flag" in p._command_error.value
+
+
+def test_the_launcher_round_trips() -> None:
+    text = "accelerate launch --num_processes 2 -m lm_eval --model hf --model_args pretrained=x --tasks a"
+    p = make(text)
+    assert p.options.launcher.get() == "accelerate launch --num_processes 2"
+    assert p.read_fields() == parse(text)
+    p.options.launcher.widget.value = ""
+    assert p.spec.launcher == []
+
+
+# -- every check surfaces next to the field it concerns ------------------------------------------------------------
+def check_codes() -> set[str]:
+    """Every finding code mera_magic.checks can produce (read from its source)."""
+    source = Path(checks_module.__file__).read_text(encoding="utf-8")
+    return set(re.findall(r'_f\(\s*"(?:error|warning|info)",\s*"([a-z0-9-]+)"', source))
+
+
+def _rejecting_backend() -> str:
+    return next(n for n in backend_names() if get_backend(n).extra_keys == "rejected")  # type: ignore[union-attr]
+
+
+def _auto_batch_backend(support: str) -> str:
+    name = next((n for n in backend_names() if get_backend(n).auto_batch == support), None)  # type: ignore[union-attr]
+    if name is None:
+        pytest.skip(f"no backend of lm_eval {version_tuple()} has auto_batch={support!r}: the check cannot fire")
+    return f"lm_eval --model {name} --model_args pretrained=x --batch_size auto --tasks a"
+
+
+def _cache_owner(tmp: Path) -> str:
+    prefix = tmp / "cache" / "other"
+    prefix.parent.mkdir()
+    Path(f"{prefix}{checks_module.CACHE_OWNER_SUFFIX}").write_text(json.dumps({"model": "hf", "name": "else"}))
+    return f"lm_eval --model hf --model_args pretrained=mine --use_cache {prefix} --tasks a"
+
+
+#: code -> a command (or a function of the tmp folder and the demo task folder giving one) that produces it
+CASES: dict[str, Any] = {
+    "unknown-option": RunSpec(options={"bogus_flag": 1}, tasks=["a"]),
+    "unknown-backend": RunSpec(model="no-such-backend", tasks=["a"]),
+    "model-arg-forwarded": "lm_eval --model hf --model_args pretrained=x,zz=1 --tasks a",
+    "model-arg-ignored": "lm_eval --model local-completions --model_args model=m,zz=1 --tasks a",
+    "model-arg-unknown": lambda tmp, tasks: f"lm_eval --model {_rejecting_backend()} --model_args zz=1 --tasks a",
+    "no-model-name": "lm_eval --model hf --tasks a",
+    "hidden-output-folder": "lm_eval --model hf --model_args pretrained=.hidden --tasks a",
+    "model-path-missing": "lm_eval --model hf --model_args pretrained=/no/such/model --tasks a",
+    "auto-batch-unsupported": lambda tmp, tasks: _auto_batch_backend("unsupported"),
+    "auto-batch-ignored": lambda tmp, tasks: _auto_batch_backend("becomes-1"),
+    "multiturn-without-chat-template": "lm_eval --model hf --model_args pretrained=x --fewshot_as_multiturn --tasks a",
+    "no-output-path": "lm_eval --model hf --model_args pretrained=x --log_samples --tasks a",
+    "samples-with-limit": RunSpec(model_args={"pretrained": "x"}, tasks=["a"],
+                                  options={"samples": {"a": [1]}, "limit": 1.0}),
+    "device-index": "lm_eval --model hf --model_args pretrained=x --device cuda:0 --tasks a",
+    "vllm-device": "lm_eval --model vllm --model_args pretrained=x --device cpu --tasks a",
+    "results-not-saved": "lm_eval --model hf --model_args pretrained=x --tasks a",
+    "verbosity-late": "lm_eval --model hf --model_args pretrained=x --verbosity DEBUG --tasks a",
+    "include-path-missing": "lm_eval --model hf --model_args pretrained=x --include_path /no/such/dir --tasks a",
+    "no-tasks": "lm_eval --model hf --model_args pretrained=x",
+    "unknown-task": lambda tmp, tasks: f"lm_eval --model hf --model_args pretrained=x --include_path {tasks} --tasks parus,paruss",
+    "chat-backend-without-template": "lm_eval --model local-chat-completions --model_args model=m --tasks a",
+    "chat-backend-loglikelihood": lambda tmp, tasks: ("lm_eval --model local-chat-completions --model_args model=m "
+                                                      f"--apply_chat_template --include_path {tasks} --tasks parus"),
+    "cuda-visible-devices": "CUDA_VISIBLE_DEVICES='0, 1' lm_eval --model hf --model_args pretrained=x --tasks a",
+    "in-memory-size": "HF_DATASETS_IN_MEMORY_MAX_SIZE=lots lm_eval --model hf --model_args pretrained=x --tasks a",
+    "tokenizers-parallelism": "TOKENIZERS_PARALLELISM=maybe lm_eval --model hf --model_args pretrained=x --tasks a",
+    "undefined-variable": "HF_HOME=$MERA_TEST_UNDEFINED lm_eval --model hf --model_args pretrained=x --tasks a",
+    "literal-secret": f"HF_TOKEN={TOKEN} lm_eval --model hf --model_args pretrained=x --tasks a",
+    "cache-other-model": lambda tmp, tasks: _cache_owner(tmp),
+    "closed-test-without-predict-only": "lm_eval --model hf --model_args pretrained=x --tasks rummlu",
+}
+#: findings whose ``where`` names no field: shown in the panel's summary instead
+GENERAL = {"unknown-option"}
+
+
+def test_every_check_code_has_a_case() -> None:
+    assert check_codes() - set(CASES) == set()
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_every_check_surfaces_next_to_its_field(code: str, tmp_path: Path, demo_tasks: Path) -> None:
+    if code == "verbosity-late" and version_tuple() < (0, 4, 10):
+        pytest.skip("lm_eval < 0.4.10 applies --verbosity itself: the check has nothing to say")
+    case = CASES[code]
+    if callable(case):
+        case = case(tmp_path, demo_tasks)
+    p = panel(case) if isinstance(case, str) else make(case)
+    if code == "unknown-task":
+        p.tasks.load_builtin()  # the "Load lm_eval's tasks" button: now a missing name can be told apart
+    found = [f for f in p.findings if f.code == code]
+    assert found, [f.code for f in p.findings]
+    for finding in found:
+        message = html.escape(finding.message)
+        dest = finding.where.split(".", 1)[1] if finding.where.startswith("options.") else None
+        if code in GENERAL or (dest is not None and option_info(dest) is None):  # no such option: no field
+            assert p.field_for(finding.where) is None
+            assert message in p._summary.value
+            continue
+        field = p.field_for(finding.where)
+        assert field is not None, finding.where
+        assert message in field.note.value
+        assert f'data-code="{code}"' in field.note.value
+        if finding.where in ("model", "tasks") or finding.where.split(".", 1)[1] in (
+                field.where.split(".", 1)[-1], "*"):
+            assert field.where in (finding.where, "model_args.*", "env.*")
+
+
+def test_findings_follow_edits() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
+    field = p.options.fields["options.fewshot_as_multiturn"]
+    if isinstance(field, ChoiceField):
+        field.widget.value = "true"
+    else:
+        field.widget.value = True
+    assert "multiturn-without-chat-template" in field.note.value
+    p.options.fields["options.apply_chat_template"].widget.value = True
+    assert "multiturn-without-chat-template" not in field.note.value
+
+
+def test_task_names_are_checked_once_an_index_holds_them(demo_tasks: Path) -> None:
+    p = panel(f"lm_eval --model hf --model_args pretrained=x --include_path {demo_tasks} --tasks parus,rcb")
+    assert p.tasks.checkable(p.spec)
+    assert "mera-info" not in p.tasks.tasks.note.value
+    q = make("lm_eval --model hf --model_args pretrained=x --tasks parus")
+    assert not q.tasks.checkable(q.spec)
+    assert "Load" in q.tasks.tasks.note.value or "Загрузить" in q.texts("ui.tasks.load")
+
+
+# -- the task picker ----------------------------------------------------------------------------------------------------
+def test_picker_lists_the_include_path_with_mera_annotations(demo_tasks: Path) -> None:
+    p = make(f"lm_eval --model hf --model_args pretrained=x --include_path {demo_tasks} --tasks parus", language="en")
+    labels = dict((v, k) for k, v in p.tasks.matches.options)
+    assert "rummlu" in labels and "parus_gen" in labels
+    assert "multiple_choice" in labels["rummlu"] and "closed test" in labels["rummlu"]
+    assert "rummlu_gen" in labels["rummlu"]  # its generative twin
+    assert "generate_until" in labels["parus_gen"]
+    p.tasks.search.value = "rumm"
+    assert all("rumm" in v for _, v in p.tasks.matches.options)
+    p.tasks.matches.value = ("rummlu",)
+    p.tasks.add_button.click()
+    assert p.spec.tasks == ["parus", "rummlu"]
+    assert p.command.endswith("--tasks parus,rummlu")
+
+
+# -- secrets ------------------------------------------------------------------------------------------------------------
+def test_the_hf_token_never_leaves_the_kernel_memory() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
+    field = p.env.fields["env.HF_TOKEN"]
+    assert isinstance(field, SecretField)
+    field.widget.value = TOKEN  # what the browser sends when the user presses Enter
+    assert field.widget.value == ""
+    assert SESSION.secrets["HF_TOKEN"] == TOKEN
+    assert p.spec.env["HF_TOKEN"] == TOKEN  # the run gets it
+    assert "HF_TOKEN=$HF_TOKEN" in p.command and TOKEN not in p.command
+    assert TOKEN not in p.command_box.value
+    for widget in all_widgets(p):
+        assert TOKEN not in json.dumps(widget.get_state(), default=str)
+    bundle = p._repr_mimebundle_()
+    assert TOKEN not in json.dumps(bundle, default=str)
+    # the command text round-trips through the session's secret
+    assert parse(p.command, secrets=SESSION.secrets) == p.spec
+    field.forget.click()
+    assert "HF_TOKEN" not in p.spec.env and "HF_TOKEN" not in SESSION.secrets
+
+
+def test_a_literal_token_in_the_command_text_moves_to_the_session() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
+    p.command_box.value = f"HF_TOKEN={TOKEN} lm_eval --model hf --model_args pretrained=x --tasks a"
+    assert TOKEN not in p.command_box.value
+    assert SESSION.secrets["HF_TOKEN"] == TOKEN
+    assert any(f.code == "literal-secret" for f in p.findings)  # told once, about the text that had it
+    p.options.fields["options.num_fewshot"].widget.value = "1"
+    assert p.spec.env["HF_TOKEN"] == TOKEN
+
+
+def test_a_secret_model_arg_is_masked_and_survives_command_edits() -> None:
+    backend = next((n for n in backend_names() if "auth_token" in get_backend(n).arg_names), None)  # type: ignore[union-attr]
+    if backend is None:
+        pytest.skip(f"no backend of lm_eval {version_tuple()} takes an auth_token")
+    p = make(f"lm_eval --model {backend} --model_args model=m,base_url=http://localhost:8000/v1/completions "
+             "--tasks a")
+    field = p.model.arg_fields["auth_token"]
+    assert isinstance(field, SecretField)
+    field.widget.value = "sk-secret-77"
+    assert field.widget.value == ""
+    assert p.spec.model_args["auth_token"] == "sk-secret-77"
+    assert "sk-secret-77" not in p.command and f"auth_token={MASK}" in p.command
+    p.command_box.value = p.command.replace("--tasks a", "--tasks b")  # the mask stands for the kept value
+    assert p.spec.model_args["auth_token"] == "sk-secret-77"
+    assert p.spec.tasks == ["b"]
+    for widget in all_widgets(p):
+        assert "sk-secret-77" not in json.dumps(widget.get_state(), default=str)
+
+
+def test_a_saved_notebook_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("MERA_PANEL_TEST_VALUE", TOKEN)  # the kernel inherits it: the cell source does not hold it
+    source = ("import os, mera_magic.widgets\n"
+              "value = os.environ.pop('MERA_PANEL_TEST_VALUE')\n"
+              "p = mera_magic.widgets.panel('lm_eval --model hf --model_args pretrained=x --tasks a')\n"
+              "p.env.fields['env.HF_TOKEN'].widget.value = value  # as typed in the browser\n"
+              "assert p.spec.env['HF_TOKEN'] == value\n"
+              "del value\n"
+              "p")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    saved = path.read_text(encoding="utf-8")
+    assert "application/vnd.jupyter.widget-view+json" in saved  # the panel and its state were saved ...
+    assert "HF_TOKEN=$HF_TOKEN" in saved                          # ... with the command text ...
+    assert TOKEN not in saved                                     # ... and without the token
+
+
+# -- language, fallback, GPUs, buttons ------------------------------------------------------------------------------------
+def test_language_switch_keeps_the_spec() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x,dtype=bfloat16 --tasks a", language="en")
+    assert p._tabs.get_title(0) == "Model"
+    assert "precision" in p.model.arg_fields["dtype"].help.value.lower()
+    before = p.spec
+    p.set_language("ru")
+    assert p._tabs.get_title(0) == "Модель"
+    assert "точность" in p.model.arg_fields["dtype"].help.value.lower()
+    assert p.spec == before and p.read_fields() == before
+    with pytest.raises(ValueError):
+        p.set_language("de")
+
+
+def test_the_session_language_is_the_default() -> None:
+    SESSION.config.language = "en"
+    assert make().language == "en"
+    SESSION.config.language = "ru"
+    assert make().language == "ru"
+
+
+def test_text_fallback_for_front_ends_without_widgets() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --log_samples --tasks a", language="en")
+    bundle = p._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert cell_source(p.command) in bundle["text/plain"]
+    assert "needs `--output_path`" in bundle["text/plain"]
+    assert html.escape(p.command) in bundle["text/html"]
+    assert 'data-code="no-output-path"' in bundle["text/html"]
+
+
+def test_gpus_are_read_from_nvidia_smi() -> None:
+    out = ("GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1a2b)\n"
+           "  MIG 1g.10gb     Device  0: (UUID: MIG-abc)\n"
+           "GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-3c4d)\n")
+    assert parse_nvidia_smi(out) == [Gpu(0, "NVIDIA H100 80GB HBM3", "GPU-1a2b"),
+                                     Gpu(1, "NVIDIA H100 80GB HBM3", "GPU-3c4d")]
+
+
+def test_gpu_buttons_set_cuda_visible_devices() -> None:
+    p = Panel(parse("lm_eval --model hf --model_args pretrained=x --tasks a"),
+              gpus=[Gpu(0, "A"), Gpu(1, "B"), Gpu(2, "C")])
+    buttons = p.env.gpu_buttons
+    buttons[2].value = True
+    buttons[0].value = True
+    assert p.spec.env["CUDA_VISIBLE_DEVICES"] == "2,0"
+    assert p.command.startswith("CUDA_VISIBLE_DEVICES=2,0 lm_eval")
+    p.env.fields["env.CUDA_VISIBLE_DEVICES"].widget.value = "1"
+    assert [b.value for b in buttons] == [False, True, False]
+
+
+def test_no_gpu_here_is_said() -> None:
+    p = Panel(RunSpec(tasks=["a"]), language="en")  # probes this machine: no nvidia-smi, no CUDA
+    assert p.env.gpus == []
+    assert "No NVIDIA GPU found" in json.dumps([w.get_state() for w in all_widgets(p.env.box)])
+
+
+def test_insert_cell_outside_an_execution_uses_the_script() -> None:
+    assert not in_execute_request()
+    script = insert_cell_script(cell_source("lm_eval --tasks a"), "ok", "manual")
+    assert json.dumps("%%mera\nlm_eval --tasks a") in script
+    assert "notebook:insert-cell-below" in script
+
+
+def test_run_refuses_a_spec_with_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    import mera_magic
+
+    p = make("lm_eval --model hf --model_args pretrained=x --log_samples --tasks a", language="en")
+    assert p.run() is None
+    out = capsys.readouterr().out
+    if getattr(mera_magic, "run", None) is None:
+        assert "not available" in out
+    else:
+        assert "fix the errors" in out
+
+
+def test_field_kinds_follow_the_backend_constructor() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
+    kinds = {k: type(f) for k, f in p.model.arg_fields.items()}
+    assert kinds["pretrained"] is TextField
+    assert kinds["dtype"] is ChoiceField
+    assert kinds["parallelize"] is ChoiceField  # tri-state: not given / True / False
+    assert kinds["backend"] is ChoiceField
+    hf = get_backend("hf")
+    assert hf is not None
+    if "autogptq" in hf.arg_names and "str" in (hf.arg("autogptq").annotation or ""):  # type: ignore[union-attr]
+        assert kinds["autogptq"] is ComboField
+    assert "attn_implementation" in p.model.arg_fields  # offered: the guide uses it, HFLM forwards it
+    first = [f.where for f in p.model.arg_fields.values()][:3]
+    assert first[0] == "model_args.pretrained"
