@@ -25,7 +25,10 @@ from .errors import MeraError
 from .spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .results import Comparison, RunResult, compare, load, runs
+    from .results import Comparison, RunResult
+    from .results.compare import compare
+    from .results.load import load
+    from .results.runs import runs
     from .runner import run
     from .submission import submission, validate_archive
     from .suite import run_suite
