@@ -38,6 +38,8 @@ from typing import Any
 _SECRET_ENV = re.compile(r"^(?:[A-Z0-9_]*_)?(TOKEN|API_KEY|APIKEY|SECRET|SECRET_KEY|PASSWORD|PASSWD)$")
 _SECRET_ARGS = frozenset({"auth_token", "api_key", "token", "hf_token", "password", "secret"})
 MASK = "********"
+#: the model_args keys lm_eval names a run's output folder after, in its order of preference
+MODEL_NAME_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
 
 
 def is_secret_name(name: str) -> bool:
@@ -86,7 +88,7 @@ class RunSpec:
     @property
     def model_name(self) -> str | None:
         """The model name lm_eval derives the output sub-folder from (peft, delta, pretrained, model, path, engine)."""
-        for key in ("peft", "delta", "pretrained", "model", "path", "engine"):
+        for key in MODEL_NAME_KEYS:
             value = self.model_args.get(key)
             if value:
                 return str(value)

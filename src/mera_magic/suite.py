@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,9 +80,6 @@ class SuiteResult:
                 f"<th>status</th><th>time</th><th></th></tr></thead><tbody>{rows}</tbody></table></div>")
 
 
-_STAMP = re.compile(r"_(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)\.jsonl?$")
-
-
 def _settings(spec: RunSpec) -> dict[str, Any]:
     o = spec.options
     return {"model_args": spec.model_args, "limit": o.get("limit"),
@@ -93,16 +89,17 @@ def _settings(spec: RunSpec) -> dict[str, Any]:
 def done_before(spec: RunSpec, task: str, fewshot: int) -> str | None:
     """The samples file of an earlier run of ``task`` with this model, few-shot and settings, if any."""
     from .command.values import to_mapping
+    from .results.files import SAMPLES_NAME
 
     output_path = Path(str(spec.options.get("output_path")))
     if not output_path.exists():
         return None
     want = _settings(spec)
-    for samples in sorted(output_path.rglob(f"samples_{task}_*.jsonl"), reverse=True):
-        m = _STAMP.search(samples.name)
-        if not m or not re.fullmatch(rf"samples_{re.escape(task)}_{re.escape(m.group(1))}\.jsonl", samples.name):
+    for samples in sorted(output_path.rglob(f"samples_{task}_*.json*"), reverse=True):
+        m = SAMPLES_NAME.match(samples.name)
+        if not m or m.group("task") != task:  # samples_parus_* also matches samples_parus_gen_*
             continue
-        results = samples.parent / f"results_{m.group(1)}.json"
+        results = samples.parent / f"results_{m.group('stamp')}.json"
         try:
             raw = json.loads(results.read_text(encoding="utf-8"))
         except (OSError, ValueError):

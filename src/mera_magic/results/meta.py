@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ..spec import MASK, is_secret_name
+from ..spec import MASK, MODEL_NAME_KEYS, is_secret_name
 
 _KV = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^,\s]*)")
 
@@ -109,7 +109,7 @@ def model_name_of(raw: dict[str, Any], spec: Any = None) -> str | None:
     if isinstance(args, str):
         args = {m.group("key"): m.group("value") for m in _KV.finditer(args)}
     if isinstance(args, dict):
-        for key in ("peft", "delta", "pretrained", "model", "path", "engine"):
+        for key in MODEL_NAME_KEYS:
             if args.get(key):
                 return str(args[key])
     if spec is not None and getattr(spec, "model_name", None):

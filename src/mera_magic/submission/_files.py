@@ -8,42 +8,15 @@ a samples file without one is attributed to its folder's name.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
-#: lm_eval's file-name date stamp: ``datetime.now().isoformat()`` with ``:`` replaced by ``-``
-STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?"
-SAMPLES_NAME = re.compile(rf"^samples_(?P<task>.+)_(?P<stamp>{STAMP})\.jsonl?$")
-RESULTS_NAME = re.compile(rf"^(?P<stem>.+)_(?P<stamp>{STAMP})\.json$")
-#: model_args keys lm_eval takes the model's name from, in its order
-_NAME_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
+from ..results.files import RESULTS_NAME, SAMPLES_NAME, stamp_to_datetime
+from ..results.meta import model_name_of
 
-
-def stamp_to_datetime(stamp: str) -> Optional[datetime]:
-    """``2026-11-28T23-29-07.926461`` -> datetime (None when unreadable)."""
-    date, _, time = stamp.partition("T")
-    try:
-        return datetime.fromisoformat(f"{date}T{time.replace('-', ':')}")
-    except ValueError:
-        return None
-
-
-def model_name_of(raw: dict[str, Any]) -> Optional[str]:
-    """The model's name as a results file records it (``model_name``, else from ``config.model_args``)."""
-    if raw.get("model_name"):
-        return str(raw["model_name"])
-    config = raw.get("config") or {}
-    args = config.get("model_args")
-    if isinstance(args, str):
-        args = dict(part.split("=", 1) for part in args.split(",") if "=" in part)
-    if isinstance(args, dict):
-        for key in _NAME_KEYS:
-            if args.get(key):
-                return str(args[key])
-    return str(config["model"]) if config.get("model") else None
+__all__ = ["RESULTS_NAME", "SAMPLES_NAME", "model_name_of", "stamp_to_datetime"]
 
 
 class CorruptedFile(Exception):
