@@ -181,7 +181,7 @@ def test_server_that_does_not_answer(demo_model: Path, demo_tasks: Path, tmp_pat
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     text = (f"lm_eval --model local-completions --model_args model=tiny,base_url=http://127.0.0.1:{port}/v1/completions,"
-            f"tokenizer_backend=huggingface,tokenizer={demo_model},tokenized_requests=False,max_retries=1,timeout=5 "
+            f"tokenizer_backend=huggingface,tokenizer={demo_model},tokenized_requests=False,max_retries=1 "
             f"--include_path {demo_tasks} --limit 2 --tasks simplear")
     before = state()
     with pytest.raises(RunError, match="did not answer"):

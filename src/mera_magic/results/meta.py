@@ -47,6 +47,8 @@ def mask(value: Any) -> Any:
 def config_of(raw: dict[str, Any], spec: Any = None) -> dict[str, Any]:
     """The run's settings: lm_eval's ``config`` plus the run-level options lm_eval records, masked."""
     config: dict[str, Any] = dict(raw.get("config") or {})
+    if isinstance(config.get("model_args"), str):  # lm_eval <= 0.4.9 records the --model_args text
+        config["model_args"] = {m.group("key"): m.group("value") for m in _KV.finditer(config["model_args"])}
     for key in ("system_instruction", "fewshot_as_multiturn", "chat_template_sha"):
         if raw.get(key) is not None:
             config[key] = raw[key]
