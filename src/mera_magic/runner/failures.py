@@ -33,6 +33,10 @@ def explain_failure(exc: BaseException, spec: RunSpec) -> MeraError:
                                                 "max retries", "name or service not known")):
         message = f"the server at {base_url} did not answer"
         hint = "Start the server first (e.g. `vllm serve MODEL`), check host/port, or raise timeout/max_retries."
+    elif base_url and ("clientresponseerror" in low or "httperror" in low or "status code" in low):
+        message = f"the server at {base_url} refused the requests: {exc}"
+        hint = ("Check that base_url names an endpoint the server has (/v1/completions for *-completions, "
+                "/v1/chat/completions for *-chat-completions), the model name, and the server's own log.")
     elif "tasks not found" in low or ("task" in low and "not found" in low):
         message = f"lm_eval could not load the task(s): {exc}"
         explained = _explain_tasks(exc, spec)
