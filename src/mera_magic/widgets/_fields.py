@@ -16,6 +16,7 @@ to a RunSpec value is the section's job (:mod:`._convert`).  Kinds:
 from __future__ import annotations
 
 import html
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
@@ -49,7 +50,7 @@ def close_tree(widget: W.Widget) -> None:
     widget.close()
 
 
-class Field:
+class Field(ABC):
     """The common part: label, help, note; subclasses provide ``widget``, ``get`` and ``set``."""
 
     widget: W.Widget
@@ -104,13 +105,13 @@ class Field:
         return list(self._findings)
 
     # value ----------------------------------------------------------------------------------------------------
+    @abstractmethod
     def get(self) -> Optional[str]:
         """The field's text, None when not given."""
-        raise NotImplementedError
 
+    @abstractmethod
     def set(self, text: Optional[str]) -> None:
         """Show ``text`` (None: not given)."""
-        raise NotImplementedError
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` when the user changes the value."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
@@ -14,7 +15,7 @@ from ._fields import Field, close_tree
 Texts = Callable[..., str]
 
 
-class Section:
+class Section(ABC):
     """A group of fields that reads its part of a RunSpec and writes it back, one field at a time."""
 
     def __init__(self, texts: Texts, changed: Callable[[Section, Field], None],
@@ -31,13 +32,13 @@ class Section:
         field.on_change(lambda: self._changed(self, field))
         return field
 
+    @abstractmethod
     def load(self, spec: RunSpec) -> None:
         """Show ``spec``'s values (the panel suppresses change reports meanwhile)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def store(self, spec: RunSpec, field: Field) -> None:
         """Write ``field``'s value into ``spec``; raise FieldValueError when its text cannot be read."""
-        raise NotImplementedError
 
     def fallback_field(self, where: str) -> Optional[Field]:
         """The field that shows findings about ``where`` when no field has that exact name."""
