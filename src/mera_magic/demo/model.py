@@ -216,7 +216,8 @@ def _make_model(tokenizer: Any) -> Any:
         pad_token_id=tokenizer.pad_token_id,
     )
     model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    if model.generation_config is not None:  # typed Optional in transformers 4.x
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model
 
 
