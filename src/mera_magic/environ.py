@@ -76,7 +76,7 @@ def _same(wanted: str, in_effect: str) -> bool:
     return False
 
 
-def _cuda_started() -> bool:
+def cuda_started() -> bool:
     torch = sys.modules.get("torch")
     if torch is None:
         return False
@@ -96,8 +96,17 @@ class EnvPlan:
     reasons: list[str] = field(default_factory=list)
 
 
-def plan(env: Mapping[str, str], cuda_env_at_start: str | None = None) -> EnvPlan:
-    """Decide whether ``env`` can be applied in this process (see the module docstring)."""
+def cuda_devices_now() -> str:
+    """CUDA_VISIBLE_DEVICES as the process environment has it now ("*": all GPUs)."""
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "*")
+
+
+def plan(env: Mapping[str, str], cuda_devices_at_start: str | None = None) -> EnvPlan:
+    """Decide whether ``env`` can be applied in this process (see the module docstring).
+
+    ``cuda_devices_at_start`` is CUDA_VISIBLE_DEVICES as it was when CUDA started in this process (recorded by
+    the runner); CUDA keeps the GPUs it saw then, so a run that wants others goes to a child process.
+    """
     result = EnvPlan()
     for name, wanted in env.items():
         reader = FROZEN_AT_IMPORT.get(name)
@@ -107,13 +116,14 @@ def plan(env: Mapping[str, str], cuda_env_at_start: str | None = None) -> EnvPla
                 result.in_process = False
                 result.reasons.append(f"{name}={wanted} is read once at import, and this kernel already "
                                       f"imported it with {in_effect}")
-    cvd = env.get("CUDA_VISIBLE_DEVICES")
-    if cvd is not None and _cuda_started():
-        current = cuda_env_at_start if cuda_env_at_start is not None else os.environ.get("CUDA_VISIBLE_DEVICES")
-        if current != cvd:
+    if cuda_started():
+        wanted = env.get("CUDA_VISIBLE_DEVICES", cuda_devices_now())
+        started = cuda_devices_at_start if cuda_devices_at_start is not None else cuda_devices_now()
+        if wanted != started:
+            shown = "all GPUs" if started == "*" else started
             result.in_process = False
-            result.reasons.append(f"CUDA_VISIBLE_DEVICES={cvd}: CUDA already started in this kernel with "
-                                  f"{current if current is not None else 'all GPUs'}")
+            result.reasons.append(f"CUDA_VISIBLE_DEVICES={'(all)' if wanted == '*' else wanted}: CUDA already "
+                                  f"started in this kernel with {shown}")
     return result
 
 

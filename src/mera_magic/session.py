@@ -34,8 +34,8 @@ class Session:
     task_indexes: dict[tuple[str | None, bool], Any] = field(default_factory=dict)
     #: loaded models held for reuse (see mera_magic.runner.models)
     models: Any = None
-    #: values of import-time environment variables when heavy modules were first imported
-    frozen_env: dict[str, str | None] | None = None
+    #: CUDA_VISIBLE_DEVICES when a run of this kernel started CUDA ("*" for all GPUs); None while CUDA is unused
+    cuda_devices: str | None = None
 
     def reset(self) -> None:
         """Forget everything (frees held models first)."""

@@ -107,7 +107,7 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
     with environ.scoped_environment(spec.env):
         if run_checks:
             _raise_on_errors(check(parsed.text if parsed else spec, namespace=namespace))
-        plan = environ.plan(spec.env)
+        plan = environ.plan(spec.env, SESSION.cuda_devices)
         reasons = list(plan.reasons)
         if spec.launcher:
             reasons.insert(0, f"`{' '.join(spec.launcher)}` starts its own processes")
@@ -123,6 +123,8 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 captured = evaluate_in_process(spec, progress, model_cache(),
                                                include_defaults=_include_defaults_needed(spec), on_tick=live.tick)
+                if SESSION.cuda_devices is None and environ.cuda_started():
+                    SESSION.cuda_devices = environ.cuda_devices_now()  # what CUDA saw when this run started it
         finally:
             live.tick(force=True)
         if captured.get("error") is not None:
@@ -140,7 +142,3 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
         result.spec = spec
         result.elapsed = captured.get("elapsed")
     return result
-
-def raise_for(findings: list[Finding]) -> None:
-    """Raise CheckError when ``findings`` hold an error (used by the magic and the panel)."""
-    _raise_on_errors(findings)
