@@ -6,8 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=$(bash scripts/env.sh | tail -n 1)
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-"$VENV/bin/python" -m ipykernel install --user --name mera-magic --display-name "mera-magic" >/dev/null
-cd examples
-"../$VENV/bin/jupyter" nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=mera-magic \
-  --ExecutePreprocessor.timeout=600 --output quickstart.executed.ipynb quickstart.ipynb
-echo "executed: examples/quickstart.executed.ipynb"
+"$VENV/bin/python" scripts/run_notebook.py examples/quickstart.ipynb
