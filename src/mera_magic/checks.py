@@ -19,7 +19,7 @@ from typing import Any, Callable, Literal
 from .backends import backend_names, get_backend
 from .command import Parsed, parse_command
 from .command.flags import did_you_mean, lm_eval_options, version_tuple
-from .spec import RunSpec, is_secret_name
+from .spec import RunSpec, is_secret_name, sanitize_model_name
 
 Level = Literal["error", "warning", "info"]
 
@@ -106,7 +106,7 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
     if isinstance(pretrained, str) and pretrained.startswith("."):
         yield _f("warning", "hidden-output-folder",
                  f"`pretrained={pretrained}` starts with `.`: lm_eval names the results folder after it "
-                 f"(`{_sanitize(pretrained)}`), which is a hidden folder. Pass an absolute path "
+                 f"(`{sanitize_model_name(pretrained)}`), which is a hidden folder. Pass an absolute path "
                  f"(e.g. `pretrained=$PWD/{pretrained.lstrip('./')}`) to get a visible one.", "model_args.pretrained")
     for key in ("pretrained", "peft", "delta", "tokenizer", "lora_local_path"):
         value = ctx.spec.model_args.get(key)
@@ -114,10 +114,6 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
             yield _f("error", "model-path-missing",
                      f"`{key}={value}` looks like a local path, but it does not exist (from {os.getcwd()}).",
                      f"model_args.{key}")
-
-
-def _sanitize(name: str) -> str:
-    return re.sub(r"[\"<>:/|\\?*\[\]]+", "__", name)
 
 
 def _batch_size(ctx: _Context) -> Iterable[Finding]:
@@ -252,7 +248,7 @@ def _use_cache(ctx: _Context) -> Iterable[Finding]:
         yield _f("warning", "cache-other-model",
                  f"`--use_cache {prefix}` holds answers of `{before.get('model')} {before.get('name')}`, not of "
                  f"`{now['model']} {now['name']}`: lm_eval's cache does not tell models apart, so this run would "
-                 f"reuse the other model's answers. Use a new path, e.g. `--use_cache lm_cache/{_sanitize(str(now['name']))}`.",
+                 f"reuse the other model's answers. Use a new path, e.g. `--use_cache lm_cache/{sanitize_model_name(str(now['name']))}`.",
                  "options.use_cache")
 
 

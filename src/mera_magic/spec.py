@@ -40,6 +40,12 @@ _SECRET_ARGS = frozenset({"auth_token", "api_key", "token", "hf_token", "passwor
 MASK = "********"
 #: the model_args keys lm_eval names a run's output folder after, in its order of preference
 MODEL_NAME_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
+_UNSAFE_IN_FOLDER_NAME = re.compile(r"[\"<>:/|\\?*\[\]]+")
+
+
+def sanitize_model_name(name: str) -> str:
+    """The output sub-folder lm_eval makes for a model name (``Qwen/Qwen2-0.5B`` -> ``Qwen__Qwen2-0.5B``)."""
+    return _UNSAFE_IN_FOLDER_NAME.sub("__", name)
 
 
 def is_secret_name(name: str) -> bool:

@@ -25,7 +25,6 @@ What it does, the way MERA's ``scripts/log_to_submission.py`` does, but without 
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -35,6 +34,7 @@ from .. import catalog
 from ..catalog import MeraTask
 from ..checks import Finding
 from ..errors import SubmissionError
+from ..spec import sanitize_model_name
 from ._archive import LOGS_NAME, logs_zip, write_archive
 from ._checks import ERROR_TEXT, check_payload
 from ._convert import convert
@@ -43,17 +43,12 @@ from ._report import Submission, TaskEntry
 
 __all__ = ["Submission", "TaskEntry", "SamplesFile", "submission", "validate_archive", "samples_files"]
 
-_SANITIZE = re.compile(r"[\"<>:/|\\?*\[\]]+")
 #: run-level settings that change prompts; tasks of one archive should share them
 _SETTINGS = {
     "system_instruction_sha": "system instructions",
     "chat_template_sha": "chat templates",
     "fewshot_as_multiturn": "--fewshot_as_multiturn settings",
 }
-
-
-def _sanitize(name: str) -> str:
-    return _SANITIZE.sub("__", name)
 
 
 def _wanted(tasks: Union[str, Iterable[str], None], gen: bool) -> list[MeraTask]:
@@ -106,7 +101,7 @@ class _Builder:
         return f.folder.name if f.folder != self.root else None
 
     def matches(self, f: SamplesFile, model: str) -> bool:
-        return self.label(f) == model or f.folder.name in (model, _sanitize(model))
+        return self.label(f) == model or f.folder.name in (model, sanitize_model_name(model))
 
     def candidates(self, source: str) -> list[SamplesFile]:
         found = [f for f in self.files if f.task == source]
