@@ -81,7 +81,7 @@ def lm_eval_0413() -> Path:
 
 def installed_version() -> tuple[int, ...]:
     """The lm_eval version the tests run under."""
-    from mera_magic.command.flags import version_tuple
+    from mera_magic.lmeval.install import version_tuple
 
     return version_tuple()
 

@@ -93,7 +93,7 @@ def _heavy_after_check(text: str, tasks: bool) -> str:
 
 
 def test_heavy_modules_are_not_imported_by_check(model_dir: Path, tasks_dir: Path) -> None:
-    from mera_magic.command.flags import version_tuple
+    from mera_magic.lmeval.install import version_tuple
 
     text = clean(model_dir, tasks_dir)
     assert _heavy_after_check(text, tasks=False) == "[]"
@@ -117,8 +117,8 @@ def test_flag_combinations(model_dir: Path, tasks_dir: Path, extra: str, code: s
 
 
 def test_samples_with_limit(model_dir: Path, tasks_dir: Path) -> None:
-    from mera_magic.command.flags import option_info
     from mera_magic.errors import ParseError
+    from mera_magic.lmeval.parser import option_info
 
     text = clean(model_dir, tasks_dir, "--limit 2 --samples '{\"tiny_mc\": [0]}'")
     if option_info("samples") is None:  # lm_eval < 0.4.9 has no --samples: the parser says so
@@ -173,7 +173,7 @@ def test_chat_backend_with_multiple_choice_task_and_group(tasks_dir: Path) -> No
 
 
 def test_auto_batch_size_where_the_backend_cannot(tasks_dir: Path) -> None:
-    from mera_magic.backends import get_backend
+    from mera_magic.lmeval.backends import get_backend
 
     text = f"lm_eval --model hf-multimodal --model_args pretrained=x --batch_size auto --include_path {tasks_dir} --tasks tiny_gen"
     if get_backend("hf-multimodal") is not None:

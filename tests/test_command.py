@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from mera_magic import RunSpec, parse
 from mera_magic.command import parse_command
-from mera_magic.command.flags import lm_eval_options, option_info
 from mera_magic.errors import MeraError, ParseError
+from mera_magic.lmeval.parser import lm_eval_options, option_info
 from tests.guide_commands import FLAG_EXAMPLES, FULL
 
 CWD = os.getcwd()

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from mera_magic import texts as T
-from mera_magic.backends import backend_names, get_backend
-from mera_magic.command.flags import lm_eval_options
+from mera_magic.lmeval.backends import backend_names, get_backend
+from mera_magic.lmeval.parser import lm_eval_options
 from mera_magic.session import SESSION
 
 #: the backends the MERA guide describes (and the demo's), whose every model arg must have our own text

@@ -19,9 +19,10 @@ import pytest
 
 import mera_magic.checks as checks_module
 from mera_magic import parse
-from mera_magic.backends import BackendArg, backend_names, get_backend
-from mera_magic.command.flags import option_info, version_tuple
 from mera_magic.command.shell import quote
+from mera_magic.lmeval.backends import BackendArg, backend_names, get_backend
+from mera_magic.lmeval.install import version_tuple
+from mera_magic.lmeval.parser import option_info
 from mera_magic.session import SESSION
 from mera_magic.spec import MASK, RunSpec, is_secret_name
 from mera_magic.widgets import Gpu, Panel, panel

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .checks import Finding, check
+from .checks import check
 from .command import parse
 from .errors import MeraError
+from .findings import Finding
 from .spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -14,34 +14,17 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
-from .backends import backend_names, get_backend
 from .command import Parsed, parse_command
-from .command.flags import did_you_mean, lm_eval_options, version_tuple
+from .findings import Finding, Level, did_you_mean
+from .lmeval.backends import backend_names, get_backend
+from .lmeval.install import version_tuple
+from .lmeval.parser import lm_eval_options
 from .spec import RunSpec, is_secret_name, sanitize_model_name
-
-Level = Literal["error", "warning", "info"]
 
 #: file kept next to a --use_cache database, naming the model whose answers it holds
 CACHE_OWNER_SUFFIX = ".mera-model.json"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing ``check`` noticed.
-
-    ``where`` says what it concerns: ``model``, ``model_args.<key>``, ``tasks``, ``env.<NAME>`` or
-    ``options.<dest>`` (the lm_eval destination name), so a panel can show it next to its field.
-    """
-
-    level: Level
-    code: str
-    message: str
-    where: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.level}: {self.message}"
 
 
 @dataclass
@@ -264,7 +247,7 @@ def _tasks(ctx: _Context) -> Iterable[Finding]:
         return
     if not ctx.check_tasks:
         return
-    from .tasks import resolve_tasks
+    from .lmeval.tasks import resolve_tasks
 
     include = ctx.spec.options.get("include_path")
     if include and not Path(str(include)).exists():

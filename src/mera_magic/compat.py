@@ -36,7 +36,7 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
-from .checks import Finding
+from .findings import Finding
 
 __all__ = [
     "Finding",

@@ -7,8 +7,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import Finding
-from .command.flags import option_info
+from .findings import Finding
+from .lmeval.parser import option_info
 from .spec import RunSpec
 
 

@@ -160,7 +160,7 @@ class MeraMagic(Magics, Configurable):
         command, rest = words[0], words[1:]
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
-            from .command.flags import did_you_mean
+            from .findings import did_you_mean
 
             names = [n[5:] for n in dir(self) if n.startswith("_cmd_")]
             raise ParseError(f"`%mera {command}` is not a subcommand.{did_you_mean(command, names)}",
@@ -176,7 +176,8 @@ class MeraMagic(Magics, Configurable):
     def _cmd_flags(self, words: list[str], raw: str) -> Any:
         import pandas as pd
 
-        from .command.flags import lm_eval_options, lm_eval_version
+        from .lmeval.install import lm_eval_version
+        from .lmeval.parser import lm_eval_options
 
         frame = pd.DataFrame([{"flag": o.flag, "short": " ".join(f for f in o.flags if not f.startswith("--")),
                                "dest": o.dest, "kind": o.kind, "default": o.default, "help": o.help}
@@ -187,8 +188,8 @@ class MeraMagic(Magics, Configurable):
     def _cmd_backends(self, words: list[str], raw: str) -> Any:
         import pandas as pd
 
-        from .backends import backend_names, get_backend
-        from .command.flags import did_you_mean
+        from .findings import did_you_mean
+        from .lmeval.backends import backend_names, get_backend
 
         if words:
             backend = get_backend(words[0])
@@ -214,7 +215,7 @@ class MeraMagic(Magics, Configurable):
         parser.add_argument("--all", action="store_true", help="also lm_eval's built-in tasks")
         parser.add_argument("pattern", nargs="?")
         args = parser.parse_args(words)
-        from .tasks import task_index
+        from .lmeval.tasks import task_index
 
         index = task_index(args.include_path, include_defaults=args.all or not args.include_path)
         names = [n for n in index.names if not args.pattern or fnmatch.fnmatch(n, args.pattern)]

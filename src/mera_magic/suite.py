@@ -89,7 +89,7 @@ def _settings(spec: RunSpec) -> dict[str, Any]:
 def done_before(spec: RunSpec, task: str, fewshot: int) -> str | None:
     """The samples file of an earlier run of ``task`` with this model, few-shot and settings, if any."""
     from .command.values import to_mapping
-    from .results.files import SAMPLES_NAME
+    from .lmeval.output import SAMPLES_NAME
 
     output_path = Path(str(spec.options.get("output_path")))
     if not output_path.exists():

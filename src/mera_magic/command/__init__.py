@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ParseError
+from ..lmeval.parser import DICT_OPTIONS, parse_argv
 from ..spec import RunSpec
-from .flags import DICT_OPTIONS, parse_argv
 from .program import split_program
 from .shell import ASSIGNMENT, lex
 from .values import to_mapping

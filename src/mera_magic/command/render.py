@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..lmeval.parser import lm_eval_options, option_info
 from ..spec import MASK, RunSpec, is_secret_name
-from .flags import lm_eval_options, option_info
 from .shell import quote
 from .values import render_mapping
 

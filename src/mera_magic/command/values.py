@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from ..errors import ParseError
-from .flags import option_info, parse_argv
-from .source import source_function
+from ..lmeval.parser import option_info, parse_argv
+from ..lmeval.source import source_function
 
 
 def to_mapping(dest: str, value: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResultsError
-from .files import RunFiles, find_runs, run_files
+from ..lmeval.output import RunFiles, find_runs, run_files
 from .model import RunResult
 from .problems import Problem, ResultsWarning
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import ResultsError
+from ..lmeval.output import RunFiles, stamp_to_datetime
 from . import meta
-from .files import RunFiles, stamp_to_datetime
 from .metrics import BYPASS, filters_of, groups_of, metrics_frame, task_order
 from .problems import Problem, warn_problems
 from .samples import SampleSource
@@ -91,7 +91,7 @@ class RunResult:
         files = [Path(f) for f in files or []]
         run_id = None
         for path in files:
-            from .files import stamp_of
+            from ..lmeval.output import stamp_of
 
             if path.suffix == ".json" and stamp_of(path):
                 run_id = stamp_of(path)

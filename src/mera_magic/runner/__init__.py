@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import environ
-from ..checks import CACHE_OWNER_SUFFIX, Finding, cache_owner, check
+from ..checks import CACHE_OWNER_SUFFIX, cache_owner, check
 from ..command import parse_command
 from ..errors import CheckError, RunError
+from ..findings import Finding
 from ..session import SESSION
 from ..spec import RunSpec
 from .child import evaluate_in_child
@@ -74,7 +75,7 @@ def _include_defaults_needed(spec: RunSpec) -> bool:
     include = spec.options.get("include_path")
     if not include:
         return True
-    from ..tasks import resolve_tasks
+    from ..lmeval.tasks import resolve_tasks
 
     _, missing, index = resolve_tasks(spec.tasks, str(include))
     return bool(missing) or index.include_defaults

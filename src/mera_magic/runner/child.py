@@ -18,8 +18,8 @@ from typing import Any
 
 from ..command.render import spec_to_argv
 from ..errors import RunError, RunInterrupted
+from ..lmeval.output import output_files
 from ..spec import RunSpec
-from .inprocess import output_files
 from .progress import Phase, Progress
 
 # "Running loglikelihood requests:  45%|████▌     | 45/100 [00:01<00:02, 30.1it/s]"

@@ -32,8 +32,8 @@ from typing import Iterable, Optional, Union
 
 from .. import catalog
 from ..catalog import MeraTask
-from ..checks import Finding
 from ..errors import SubmissionError
+from ..findings import Finding
 from ..spec import sanitize_model_name
 from ._archive import LOGS_NAME, logs_zip, write_archive
 from ._checks import ERROR_TEXT, check_payload

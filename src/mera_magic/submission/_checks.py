@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..catalog import ETHICS_CRITERIA, MeraTask
-from ..checks import Finding
+from ..findings import Finding
 
 _TYPES = {"str": str, "dict": dict, "list": list}
 

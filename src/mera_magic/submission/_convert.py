@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..catalog import ETHICS_CRITERIA, MeraTask
-from ..checks import Finding, Level
+from ..findings import Finding, Level
 
 
 @dataclass

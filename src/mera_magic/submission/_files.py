@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
-from ..results.files import RESULTS_NAME, SAMPLES_NAME, stamp_to_datetime
+from ..lmeval.output import RESULTS_NAME, SAMPLES_NAME, stamp_to_datetime
 from ..results.meta import model_name_of
 
 __all__ = ["RESULTS_NAME", "SAMPLES_NAME", "model_name_of", "stamp_to_datetime"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..catalog import MeraTask
-from ..checks import Finding
+from ..findings import Finding
 
 _STATUS_TEXT = {
     "ok": "ok",

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..command import parse_command
-from ..command.flags import OptionInfo, option_info
 from ..command.render import spec_to_argv
 from ..command.shell import quote
 from ..command.values import render_value
 from ..errors import ParseError
+from ..lmeval.parser import OptionInfo, option_info
 from ..spec import RunSpec
 
 _MISSING = object()

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 
 import ipywidgets as W
 
-from ..checks import Finding
+from ..findings import Finding
 
 LABEL_WIDTH = "250px"
 INPUT_WIDTH = "340px"

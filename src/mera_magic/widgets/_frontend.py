@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..checks import Finding
+from ..findings import Finding
 
 #: the cell magic the inserted cell starts with
 CELL_MAGIC = "%%mera"

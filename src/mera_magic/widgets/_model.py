@@ -1,6 +1,6 @@
 """The model part of the panel: the backend selector and the chosen backend's ``--model_args`` as typed fields.
 
-The field set is the installed lm_eval backend's constructor (:func:`mera_magic.backends.get_backend`), so it
+The field set is the installed lm_eval backend's constructor (:func:`mera_magic.lmeval.backends.get_backend`), so it
 cannot drift from the lm_eval that will run; kinds come from each parameter's annotation and default, choices
 and help texts from :mod:`mera_magic.texts`.  Required parameters and those the MERA guide describes come
 first; the rest are under "Advanced".  Keys the backend does not name go to "Other model_args", where the
@@ -17,11 +17,11 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 
 from .. import texts as T
-from ..backends import Backend, BackendArg, backend_names, get_backend
 from ..command import parse_command
 from ..command.shell import quote
 from ..command.values import render_mapping
 from ..errors import ParseError
+from ..lmeval.backends import Backend, BackendArg, backend_names, get_backend
 from ..spec import RunSpec, is_secret_name
 from ._convert import FieldValueError, model_arg_text, model_arg_value
 from ._fields import ChoiceField, ComboField, Field, SecretField, TextField

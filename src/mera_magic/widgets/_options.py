@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 
 from .. import texts as T
-from ..command.flags import OptionInfo, lm_eval_options
+from ..lmeval.parser import OptionInfo, lm_eval_options
 from ..spec import RunSpec
 from ._convert import bare_or_text, launcher_text, launcher_value, option_text, option_value
 from ._fields import ChoiceField, ComboField, Field, FlagWithValueField, SwitchField, TextField

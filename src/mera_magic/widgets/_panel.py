@@ -14,9 +14,10 @@ from typing import Any, Optional
 import ipywidgets as W
 
 from .. import texts as T
-from ..checks import Finding, check
+from ..checks import check
 from ..command import parse_command
 from ..errors import MeraError, ParseError
+from ..findings import Finding
 from ..session import SESSION
 from ..spec import MASK, RunSpec, is_secret_name
 from ._convert import FieldValueError

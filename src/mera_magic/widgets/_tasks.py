@@ -1,6 +1,6 @@
 """The tasks part of the panel: ``--tasks``, ``--include_path`` and a searchable picker over the task index.
 
-The picker lists the names lm_eval's own TaskManager finds (:func:`mera_magic.tasks.task_index`): the tasks in
+The picker lists the names lm_eval's own TaskManager finds (:func:`mera_magic.lmeval.tasks.task_index`): the tasks in
 ``--include_path`` at once (a small folder indexes in a moment), lm_eval's ~15k built-in tasks after "Load"
 (several seconds, then kept in the session).  MERA tasks are annotated from :mod:`mera_magic.catalog`: output
 type, closed test, ``_gen`` twin.
@@ -63,7 +63,7 @@ def include_index(include_path: Optional[str]) -> Any:
     """The (fast) index of the include path alone, or None when there is no existing include path."""
     if not include_path or not os.path.isdir(include_path):
         return None
-    from ..tasks import task_index
+    from ..lmeval.tasks import task_index
 
     return task_index(include_path, include_defaults=False)
 
@@ -136,7 +136,7 @@ class TasksSection(Section):
 
     def load_builtin(self) -> None:
         """Index lm_eval's built-in tasks (slow, once per session) and list them."""
-        from ..tasks import task_index
+        from ..lmeval.tasks import task_index
 
         self.load_button.disabled = True
         task_index(self.include.get(), include_defaults=True)

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .command.source import lm_eval_dir
+from .install import lm_eval_dir
 
 _NO_DEFAULT = object()
 

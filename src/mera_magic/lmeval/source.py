@@ -9,19 +9,11 @@ What runs is still the installed lm_eval's own code.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import sys
 from functools import cache
-from pathlib import Path
 from typing import Any, Callable
 
-
-def lm_eval_dir() -> Path | None:
-    """The installed lm_eval package folder (found without importing it)."""
-    spec = importlib.util.find_spec("lm_eval")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
+from .install import lm_eval_dir
 
 
 def _is_stdlib(module: str) -> bool:

@@ -96,3 +96,15 @@ def find_runs(root: Path) -> list[RunFiles]:
             runs.append(run_files(path))
     runs.sort(key=lambda run: (run.stamp, str(run.results)))
     return runs
+
+
+def output_files(output_path: str | None) -> set[Path]:
+    """Results and samples files under an output path (to tell which ones a run wrote)."""
+    if not output_path:
+        return set()
+    root = Path(output_path)
+    if root.suffix == ".json":
+        root = root.parent
+    if not root.exists():
+        return set()
+    return {p for p in root.rglob("*") if p.is_file() and p.name.startswith(("results_", "samples_", "results"))}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .session import SESSION
+from ..session import SESSION
 
 try:  # PyYAML is a dependency of lm_eval
     import yaml

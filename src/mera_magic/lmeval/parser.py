@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +17,9 @@ from functools import cache
 from typing import Any
 
 from ..errors import ParseError
-from .source import lm_eval_dir, source_function
+from ..findings import did_you_mean
+from .install import capabilities, lm_eval_dir, lm_eval_version
+from .source import source_function
 
 #: options whose value is a ``k=v,...`` (or JSON) mapping in at least one lm_eval version
 DICT_OPTIONS = ("model_args", "gen_kwargs", "wandb_args", "wandb_config_args", "hf_hub_log_args",
@@ -52,7 +53,7 @@ def _build() -> argparse.ArgumentParser:
     folder = lm_eval_dir()
     if folder is None:
         raise ParseError("lm_eval is not installed", hint='Install it: pip install "lm-eval[hf,api]"')
-    if not (folder / "_cli" / "run.py").exists():
+    if capabilities().cli == "cli_evaluate":
         # lm_eval <= 0.4.9: importing lm_eval (its __init__ imports the evaluator) would import torch;
         # compile its __main__.setup_parser from source instead
         parser = source_function("__main__.py", "setup_parser", "lm_eval.__main__")()
@@ -80,26 +81,6 @@ def lm_eval_parser() -> argparse.ArgumentParser:
         return _build()
 
 
-@cache
-def lm_eval_version() -> str:
-    """The installed lm_eval's version string (``0.4.13``), from its distribution metadata."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    for dist in ("lm_eval", "lm-eval"):
-        with contextlib.suppress(PackageNotFoundError):
-            return version(dist)
-    return "unknown"
-
-
-def version_tuple(text: str | None = None) -> tuple[int, ...]:
-    """``"0.4.8.dev0"`` -> ``(0, 4, 8)``."""
-    parts = []
-    for piece in (text or lm_eval_version()).split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
 
 
 @dataclass(frozen=True)
@@ -156,12 +137,6 @@ def option_info(dest: str) -> OptionInfo | None:
         if info.dest == dest:
             return info
     return None
-
-
-def did_you_mean(word: str, candidates: Sequence[str], n: int = 1) -> str:
-    """`` Did you mean `x`?`` or an empty string."""
-    close = difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
-    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def _all_flags() -> list[str]:

@@ -1,0 +1,326 @@
+"""The run-time hooks an in-process run puts into lm_eval, all in one place.
+
+For the duration of one run, and only then:
+
+- ``lm_eval.evaluator.simple_evaluate`` is wrapped to keep what it returns (the CLI prints and discards it);
+- ``TaskManager`` (in ``lm_eval.tasks`` and, before 0.4.10, ``lm_eval.__main__``) hands out the session's task
+  index instead of re-indexing for seconds;
+- ``lm_eval.api.registry.get_model`` returns a factory that reuses the session's loaded model;
+- lm_eval's (and transformers') ``tqdm`` bars, its log records and its printed text feed the cell's progress;
+  datasets' and the hub's own progress widgets are off.
+
+Each hook works only while lm_eval looks the name up at call time.  :class:`RunHooks` therefore records which
+hooks fired (:attr:`RunHooks.fired`; :meth:`RunHooks.silent` names the ones that should have and did not, so a
+future lm_eval that imports a name at module level is noticed instead of silently losing the model cache), and
+checks on exit that every patched attribute holds its original again (:meth:`RunHooks.not_restored`).
+
+The hooks are installed and removed by the *calling* thread, around the worker thread that runs lm_eval: the
+asynchronous KeyboardInterrupt that stops a run is only ever raised in the worker, so it can never land in the
+code that undoes the patches.  A Ctrl-C that arrives while they are being undone is held back until they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+from .install import capabilities
+
+#: hooks that fire in every successful run of any backend: the results capture and the model factory
+EXPECTED = ("results", "model")
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) during the block, then raise it; outside the main thread, a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
+
+
+class _ThreadRoutedStream(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` during a run: text printed by the run's threads goes to ``target``, text
+    printed by threads that existed before the run (the kernel's, the user's) goes where it went before."""
+
+    def __init__(self, original: TextIO, target: Any, outside: set[int]) -> None:
+        self._original = original
+        self._target = target
+        self._outside = outside
+
+    def _stream(self) -> Any:
+        return self._original if threading.get_ident() in self._outside else self._target
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        self._stream().write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stream().flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, ... of the stream in use
+        return getattr(self._original, name)
+
+
+class RunHooks:
+    """Installs every hook for one run on enter and undoes them all on exit (see the module docstring).
+
+    ``captured`` receives ``results`` and ``samples`` from ``simple_evaluate``; ``progress`` is the run's
+    :class:`~mera_magic.runner.progress.Progress`; ``reuse`` wraps a backend class for the model cache
+    (``reuse(real_class) -> factory``) and is applied to ``backend`` only.
+    """
+
+    def __init__(self, *, progress: Any, tqdm_class: type, log_handler: logging.Handler, printed: Any,
+                 backend: str, reuse: Callable[[Any], Any], task_manager: Callable[..., Any],
+                 captured: dict[str, Any]) -> None:
+        self._progress = progress
+        self._tqdm_class = tqdm_class
+        self._log_handler = log_handler
+        self._printed = printed
+        self._backend = backend
+        self._reuse = reuse
+        self._task_manager = task_manager
+        self._captured = captured
+        self._stack = contextlib.ExitStack()
+        self._patches: list[tuple[Any, str, Any, bool]] = []
+        #: how many times each hook ran during the run
+        self.fired: Counter[str] = Counter()
+
+    # -- installing ----------------------------------------------------------------------------------------------
+    def _patch(self, obj: Any, name: str, value: Any) -> None:
+        had = name in vars(obj)
+        original = getattr(obj, name, None)
+        self._patches.append((obj, name, original, had))
+        setattr(obj, name, value)
+
+        def undo() -> None:
+            if had:
+                setattr(obj, name, original)
+            else:
+                with contextlib.suppress(AttributeError):
+                    delattr(obj, name)
+
+        self._stack.callback(undo)
+
+    def __enter__(self) -> RunHooks:
+        try:
+            self._results_hook()
+            self._task_index_hook()
+            self._model_hook()
+            self._progress_hooks()
+            self._library_bars_off()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        with _sigint_deferred():
+            self._stack.close()
+
+    # -- what was verified ---------------------------------------------------------------------------------------
+    def not_restored(self) -> list[str]:
+        """``module.attribute`` of every patch that does not hold its original value (empty after exit)."""
+        wrong = []
+        for obj, name, original, had in self._patches:
+            if (vars(obj).get(name) is not original) if had else (name in vars(obj)):
+                wrong.append(f"{getattr(obj, '__name__', type(obj).__name__)}.{name}")
+        return wrong
+
+    def silent(self) -> list[str]:
+        """The expected hooks that never fired (after a successful run this means lm_eval changed)."""
+        return [name for name in EXPECTED if not self.fired[name]]
+
+    # -- the hooks -------------------------------------------------------------------------------------------------
+    def _results_hook(self) -> None:
+        import lm_eval.evaluator as evaluator
+
+        real = evaluator.simple_evaluate
+        captured, fired = self._captured, self.fired
+
+        def simple_evaluate(*args: Any, **kwargs: Any) -> Any:
+            fired["results"] += 1
+            wanted = kwargs.get("log_samples", True)
+            kwargs["log_samples"] = True  # the samples browser needs them; the files stay as the CLI writes
+            results = real(*args, **kwargs)
+            if results is not None:
+                captured["results"] = results
+                captured["samples"] = results.get("samples")
+                if not wanted:
+                    results.pop("samples", None)
+            return results
+
+        self._patch(evaluator, "simple_evaluate", simple_evaluate)
+
+    def _task_index_hook(self) -> None:
+        import lm_eval.tasks as tasks_module
+
+        real = tasks_module.TaskManager
+        make, fired = self._task_manager, self.fired
+
+        def TaskManager(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for the class
+            include_path = kwargs.get("include_path", args[1] if len(args) > 1 else None)
+            if isinstance(include_path, (list, tuple)):
+                return real(*args, **kwargs)
+            fired["task_index"] += 1
+            manager = copy.copy(make(str(include_path) if include_path else None))
+            metadata = kwargs.get("metadata")
+            if hasattr(manager, "metadata"):
+                manager.metadata = metadata
+            if hasattr(manager, "_factory"):  # 0.4.10+: task objects are built by a factory carrying metadata
+                manager._factory = type(manager._factory)(meta=metadata)
+            return manager
+
+        self._patch(tasks_module, "TaskManager", TaskManager)
+        legacy = sys.modules.get("lm_eval.__main__")  # 0.4.4-0.4.9 import the name into the CLI module
+        if legacy is not None and hasattr(legacy, "TaskManager"):
+            self._patch(legacy, "TaskManager", TaskManager)
+
+    def _model_hook(self) -> None:
+        import lm_eval.api.registry as registry
+
+        real_get_model = registry.get_model
+        backend, reuse, fired = self._backend, self._reuse, self.fired
+
+        def get_model(name: str) -> Any:
+            real = real_get_model(name)
+            if name != backend:
+                return real
+            fired["model"] += 1
+            return reuse(real)
+
+        self._patch(registry, "get_model", get_model)
+
+    def _progress_hooks(self) -> None:
+        import tqdm as tqdm_module
+        import tqdm.auto as tqdm_auto  # transformers draws its bars through tqdm.auto
+
+        stand_in, base = self._tqdm_class, self._tqdm_class.__mro__[1]
+        stand_in.current = self._progress  # type: ignore[attr-defined]
+        self._stack.callback(setattr, stand_in, "current", None)
+        self._patch(tqdm_module, "tqdm", stand_in)
+        self._patch(tqdm_auto, "tqdm", stand_in)
+        for name, module in list(sys.modules.items()):
+            if name.startswith("lm_eval") and getattr(module, "tqdm", None) is base:
+                self._patch(module, "tqdm", stand_in)
+        for logger_name in ("lm_eval", "lm-eval"):
+            logger = logging.getLogger(logger_name)
+            logger.addHandler(self._log_handler)
+            self._stack.callback(logger.removeHandler, self._log_handler)
+            self._stack.callback(logger.setLevel, logger.level)
+            logger.setLevel(self._progress.level)  # the run's --verbosity for the whole run (0.4.13 sets it late)
+        outside = {thread.ident for thread in threading.enumerate() if thread.ident is not None}
+        self._patch(sys, "stdout", _ThreadRoutedStream(sys.stdout, self._printed, outside))
+        self._patch(sys, "stderr", _ThreadRoutedStream(sys.stderr, self._printed, outside))
+
+    def _library_bars_off(self) -> None:
+        """datasets and huggingface_hub draw their own bars (widgets in a notebook): silence them for the run."""
+        import datasets
+        import huggingface_hub.utils as hub_utils
+
+        switches = [
+            (getattr(datasets, "is_progress_bar_enabled", None), getattr(datasets, "disable_progress_bars", None),
+             getattr(datasets, "enable_progress_bars", None)),
+            (lambda: not hub_utils.are_progress_bars_disabled(), hub_utils.disable_progress_bars,
+             hub_utils.enable_progress_bars),
+        ]
+        for is_on, off, on in switches:
+            if is_on is not None and off is not None and on is not None and is_on():
+                off()
+                self._stack.callback(on)
+
+
+def run_cli_body(namespace: Any) -> None:
+    """lm_eval's own CLI body for a parsed namespace (what ``lm_eval ...`` does after parsing its argv)."""
+    if capabilities().cli == "run":
+        from lm_eval._cli.run import Run
+
+        Run._execute(namespace)
+    else:
+        from lm_eval.__main__ import cli_evaluate
+
+        cli_evaluate(namespace)
+
+
+def apply_batch_settings(lm: Any, config: dict[str, Any] | None) -> None:
+    """Give a held model this run's batch_size / max_batch_size, as its constructor would have.
+
+    lm_eval itself ignores them for a model object it did not build (a known bug we do not inherit).
+    """
+    config = config or {}
+    batch_size = config.get("batch_size")
+    max_batch_size = config.get("max_batch_size")
+    if batch_size is None:
+        return
+    text = str(batch_size)
+    if hasattr(lm, "batch_size_per_gpu"):  # HFLM and subclasses
+        if text.startswith("auto"):
+            parts = text.split(":")
+            lm.batch_size_per_gpu = parts[0]
+            lm.batch_schedule = float(parts[1]) if len(parts) > 1 else 1
+        else:
+            lm.batch_size_per_gpu = int(text)
+        if max_batch_size is not None:
+            lm.max_batch_size = int(max_batch_size)
+        if hasattr(lm, "batch_sizes"):
+            lm.batch_sizes = {}
+    elif hasattr(lm, "_batch_size"):  # API backends
+        lm._batch_size = 1 if text.startswith("auto") else int(text)
+    elif hasattr(lm, "batch_size") and not isinstance(type(lm).__dict__.get("batch_size"), property):  # vLLM
+        lm.batch_size = "auto" if text.startswith("auto") else int(text)
+
+
+class ReuseFactory:
+    """Stands in for a backend class inside ``get_model``: ``create`` builds the model once (through the real
+    class, as lm_eval would), later runs get the held object back with their batch settings applied.
+
+    ``lookup(model_args) -> lm | None`` and ``store(model_args, lm, seconds)`` are the model cache's.
+    """
+
+    def __init__(self, real: Any, lookup: Callable[[dict[str, Any]], Any],
+                 store: Callable[[dict[str, Any], Any, float], None]) -> None:
+        self._real = real
+        self._lookup = lookup
+        self._store = store
+
+    def _create(self, creator: str, args: Any, model_args: dict[str, Any], config: dict[str, Any] | None) -> Any:
+        lm = self._lookup(model_args)
+        if lm is not None:
+            apply_batch_settings(lm, config)
+            return lm
+        start = time.monotonic()
+        lm = getattr(self._real, creator)(args, config)
+        self._store(model_args, lm, time.monotonic() - start)
+        return lm
+
+    def create_from_arg_obj(self, arg_dict: dict[str, Any], additional_config: dict[str, Any] | None = None) -> Any:
+        return self._create("create_from_arg_obj", arg_dict, dict(arg_dict), additional_config)
+
+    def create_from_arg_string(self, arg_string: str, additional_config: dict[str, Any] | None = None) -> Any:
+        from .source import source_function
+
+        parse_args = source_function("utils.py", "simple_parse_args_string", "lm_eval.utils")
+        return self._create("create_from_arg_string", arg_string, parse_args(arg_string), additional_config)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
