@@ -13,7 +13,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ..spec import MASK, MODEL_NAME_KEYS, is_secret_name
+from ..lmeval.output import model_args_of_text
+from ..spec import MASK, is_secret_name
 
 _KV = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^,\s]*)")
 
@@ -48,7 +49,7 @@ def config_of(raw: dict[str, Any], spec: Any = None) -> dict[str, Any]:
     """The run's settings: lm_eval's ``config`` plus the run-level options lm_eval records, masked."""
     config: dict[str, Any] = dict(raw.get("config") or {})
     if isinstance(config.get("model_args"), str):  # lm_eval <= 0.4.9 records the --model_args text
-        config["model_args"] = {m.group("key"): m.group("value") for m in _KV.finditer(config["model_args"])}
+        config["model_args"] = model_args_of_text(config["model_args"])
     for key in ("system_instruction", "fewshot_as_multiturn", "chat_template_sha"):
         if raw.get(key) is not None:
             config[key] = raw[key]
@@ -102,19 +103,3 @@ def env_of(raw: dict[str, Any], *, elapsed: float | None = None) -> dict[str, An
     return {k: v for k, v in mask(env).items() if v is not None}
 
 
-def model_name_of(raw: dict[str, Any], spec: Any = None) -> str | None:
-    """The model's name as lm_eval records it (``model_name``), else from the model_args, else the backend."""
-    if raw.get("model_name"):
-        return str(raw["model_name"])
-    config = raw.get("config") or {}
-    args = config.get("model_args")
-    if isinstance(args, str):
-        args = {m.group("key"): m.group("value") for m in _KV.finditer(args)}
-    if isinstance(args, dict):
-        for key in MODEL_NAME_KEYS:
-            if args.get(key):
-                return str(args[key])
-    if spec is not None and getattr(spec, "model_name", None):
-        return str(spec.model_name)
-    model = config.get("model")
-    return str(model) if model else None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import ResultsError
-from ..lmeval.output import RunFiles, stamp_to_datetime
+from ..lmeval.output import RunFiles, model_name_of, stamp_to_datetime
 from . import meta
 from .metrics import BYPASS, filters_of, groups_of, metrics_frame, task_order
 from .problems import Problem, warn_problems
@@ -222,7 +222,7 @@ class RunResult:
     @property
     def model_name(self) -> str | None:
         """The evaluated model's name (``pretrained=`` etc.)."""
-        return meta.model_name_of(self.raw, self.spec)
+        return model_name_of(self.raw, self.spec)
 
     @property
     def output_dir(self) -> Path | None:

@@ -9,8 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ResultsError
-from ..lmeval.output import find_runs
-from .meta import model_name_of
+from ..lmeval.output import find_runs, model_name_of
 from .metrics import BYPASS, groups_of
 
 COLUMNS = [

@@ -34,11 +34,11 @@ from .. import catalog
 from ..catalog import MeraTask
 from ..errors import SubmissionError
 from ..findings import Finding
+from ..lmeval.output import CorruptedFile, SamplesFile, read_samples, samples_files, search_folders
 from ..spec import sanitize_model_name
 from ._archive import LOGS_NAME, logs_zip, write_archive
 from ._checks import ERROR_TEXT, check_payload
 from ._convert import convert
-from ._files import CorruptedFile, SamplesFile, read_samples, samples_files, search_folders
 from ._report import Submission, TaskEntry
 
 __all__ = ["Submission", "TaskEntry", "SamplesFile", "submission", "validate_archive", "samples_files"]
