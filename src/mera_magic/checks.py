@@ -33,6 +33,7 @@ class _Context:
     parsed: Parsed | None
     check_tasks: bool
     task_types: dict[str, frozenset[str]] = field(default_factory=dict)
+    include_defaults: bool | None = None
 
 
 def _f(level: Level, code: str, message: str, where: str = "") -> Finding:
@@ -254,6 +255,7 @@ def _tasks(ctx: _Context) -> Iterable[Finding]:
         return
     found, missing, index = resolve_tasks(ctx.spec.tasks, str(include) if include else None)
     ctx.task_types = {name: info.output_types for name, info in found.items()}
+    ctx.include_defaults = not include or bool(missing) or index.include_defaults
     for name in missing:
         where = f" in `{include}` or" if include else ""
         yield _f("error", "unknown-task",
@@ -295,26 +297,50 @@ _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
 ]
 
 
-def check(spec: RunSpec | str, *, namespace: Mapping[str, Any] | None = None, tasks: bool = True) -> list[Finding]:
+def check(spec: RunSpec | Parsed | str, *, namespace: Mapping[str, Any] | None = None,
+          tasks: bool = True) -> list[Finding]:
     """Check a run before it starts; return the findings (errors first).
 
-    ``spec`` is a :class:`RunSpec` or command text (text also enables the checks that need the text itself:
-    secrets written literally, undefined ``$VARIABLES``).  ``tasks=False`` skips the task-index lookups.
-    Nothing heavy is imported: no model, no torch.
+    ``spec`` is a :class:`RunSpec`, command text, or a command :func:`~mera_magic.command.parse_command` already
+    parsed (text enables the checks that need the text itself: secrets written literally, undefined
+    ``$VARIABLES``).  ``tasks=False`` skips the task-index lookups.  Nothing heavy is imported: no model, no
+    torch.  The run's variables are in effect while checking (the task index is built with them), and nothing
+    the checks change outlives them.
     """
-    parsed: Parsed | None = None
+    from .environ import scoped_environment
+
+    target = _as_parsed(spec, namespace) or spec
+    assert not isinstance(target, str)
+    with scoped_environment(_spec_of(target).env):
+        return check_in_scope(target, tasks=tasks).findings
+
+
+@dataclass
+class CheckReport:
+    """What :func:`check_in_scope` found, and what it learnt on the way that a run can reuse."""
+
+    findings: list[Finding]
+    #: output types of each task found (empty when tasks were not checked)
+    task_types: dict[str, frozenset[str]]
+    #: whether lm_eval's built-in tasks had to be indexed to find every task (None: tasks not checked)
+    include_defaults: bool | None
+
+
+def _as_parsed(spec: RunSpec | Parsed | str, namespace: Mapping[str, Any] | None) -> Parsed | None:
     if isinstance(spec, str):
         from .session import SESSION
 
-        parsed = parse_command(spec, namespace, SESSION.secrets)
-        spec = parsed.spec
-    ctx = _Context(spec, parsed, tasks)
-    findings: list[Finding] = []
-    from .environ import scoped_environment
+        return parse_command(spec, namespace, SESSION.secrets)
+    return spec if isinstance(spec, Parsed) else None
 
-    # the task index is built with the run's variables in effect, and nothing it changes outlives the check
-    with scoped_environment(spec.env):
-        for fn in _CHECKS:
-            findings.extend(fn(ctx))
+
+def _spec_of(spec: RunSpec | Parsed) -> RunSpec:
+    return spec.spec if isinstance(spec, Parsed) else spec
+
+
+def check_in_scope(spec: RunSpec | Parsed, *, tasks: bool = True) -> CheckReport:
+    """:func:`check` for a caller that has already applied the run's environment (the runner)."""
+    ctx = _Context(_spec_of(spec), spec if isinstance(spec, Parsed) else None, tasks)
+    findings = [finding for fn in _CHECKS for finding in fn(ctx)]
     order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(findings, key=lambda f: order[f.level])
+    return CheckReport(sorted(findings, key=lambda f: order[f.level]), ctx.task_types, ctx.include_defaults)

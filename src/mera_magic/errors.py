@@ -56,7 +56,3 @@ class ResultsError(MeraError):
 
 class SubmissionError(MeraError):
     """The MERA submission archive cannot be built as the website would accept it."""
-
-
-class CompatibilityError(MeraError):
-    """The installed lm_eval cannot do what was asked (e.g. MERA fork-only task keys on stock lm_eval)."""

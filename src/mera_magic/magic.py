@@ -90,20 +90,17 @@ class MeraMagic(Magics, Configurable):
     language = Enum(["ru", "en"], default_value="ru", help="Interface language of panels and help texts").tag(config=True)
     short_errors = Bool(True, help="Show mera-magic errors as one short message (False: full traceback)").tag(config=True)
     max_models = Int(1, help="How many loaded models to keep for reuse between cells").tag(config=True)
-    page_size = Int(20, help="Samples per page in the samples browser").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         Magics.__init__(self, shell=shell)
         Configurable.__init__(self, config=shell.config if shell is not None else None, **kwargs)
         if shell is not None:
             shell.configurables.append(self)
-        self.observe(self._sync, names=["language", "short_errors", "max_models", "page_size"])
+        self.observe(self._sync, names=["language", "short_errors", "max_models"])
         self._sync()
 
     def _sync(self, change: Any = None) -> None:
         SESSION.config.language = self.language
-        SESSION.config.short_errors = self.short_errors
-        SESSION.config.page_size = self.page_size
         MeraError.short = self.short_errors
         from .runner import model_cache
 

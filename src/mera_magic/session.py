@@ -15,12 +15,6 @@ class Config:
 
     #: interface language of panels and messages that have both: "ru" or "en"
     language: str = "ru"
-    #: show errors as one short message (True) or with the full traceback (False)
-    short_errors: bool = True
-    #: samples per page in the samples browser
-    page_size: int = 20
-    #: keep loaded models between cells for reuse
-    reuse_models: bool = True
 
 
 @dataclass

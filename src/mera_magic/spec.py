@@ -30,9 +30,10 @@ launcher
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 #: environment variables and model_args keys whose values are secrets: never shown, saved or logged
 _SECRET_ENV = re.compile(r"^(?:[A-Z0-9_]*_)?(TOKEN|API_KEY|APIKEY|SECRET|SECRET_KEY|PASSWORD|PASSWD)$")
@@ -41,6 +42,17 @@ MASK = "********"
 #: the model_args keys lm_eval names a run's output folder after, in its order of preference
 MODEL_NAME_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
 _UNSAFE_IN_FOLDER_NAME = re.compile(r"[\"<>:/|\\?*\[\]]+")
+
+
+#: RunSpec -> command text; registered by :mod:`mera_magic.command` (which knows the installed lm_eval's flags), so
+#: this module stays plain data and imports nothing above it
+_render: Callable[..., str] | None = None
+
+
+def register_renderer(render: Callable[..., str]) -> None:
+    """Set the function behind :meth:`RunSpec.to_command` (called once by :mod:`mera_magic.command`)."""
+    global _render
+    _render = render
 
 
 def sanitize_model_name(name: str) -> str:
@@ -71,9 +83,26 @@ class RunSpec:
         ``auth_token``) are written as ``$NAME`` references unless ``reveal_secrets`` is true, so the text
         can be shown and saved; the reference is resolved again when the command is parsed.
         """
-        from .command.render import render_command
+        if _render is None:  # pragma: no cover - mera_magic/__init__ imports the command package
+            import importlib
 
-        return render_command(self, reveal_secrets=reveal_secrets, width=width)
+            importlib.import_module("mera_magic.command")
+        assert _render is not None
+        return _render(self, reveal_secrets=reveal_secrets, width=width)
+
+    def remember_argv(self, argv: list[str]) -> None:
+        """Keep the lm_eval argv this spec was parsed from (see :meth:`source_argv`)."""
+        self._source = (self._fingerprint(), list(argv))
+
+    def source_argv(self) -> list[str] | None:
+        """The lm_eval argv this spec was parsed from while it is unedited, else None (then it is rendered)."""
+        source = getattr(self, "_source", None)
+        if source is None or source[0] != self._fingerprint():
+            return None
+        return list(source[1])
+
+    def _fingerprint(self) -> str:
+        return json.dumps([self.model, self.model_args, self.tasks, self.options], sort_keys=True, default=repr)
 
     def copy(self) -> RunSpec:
         """A deep copy (specs are plain data; edit a copy, not a shared one)."""

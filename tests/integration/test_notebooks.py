@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
 import shutil
 import time
@@ -69,4 +68,3 @@ def test_stop_button_ends_a_run_and_the_kernel_stays_usable(demo_model: Path, de
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    assert os.environ.get("MERA_TEST_VAR") is None

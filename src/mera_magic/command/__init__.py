@@ -12,12 +12,15 @@ from typing import Any
 
 from ..errors import ParseError
 from ..lmeval.parser import DICT_OPTIONS, parse_argv
-from ..spec import RunSpec
+from ..spec import RunSpec, register_renderer
 from .program import split_program
+from .render import render_command
 from .shell import ASSIGNMENT, lex
 from .values import to_mapping
 
 __all__ = ["Parsed", "parse", "parse_command"]
+
+register_renderer(render_command)
 
 _CACHE_REQUESTS = {(True, False, False): "true", (True, True, False): "refresh", (False, False, True): "delete"}
 
@@ -96,6 +99,7 @@ def parse_command(text: str, namespace: Mapping[str, Any] | None = None,
     tasks = options.pop("tasks", [])
     spec = RunSpec(model=str(model), model_args=model_args, tasks=tasks, options=options, env=env,
                    launcher=launcher)
+    spec.remember_argv(argv)
     return Parsed(spec, sorted(set(lexed.undefined)), literal_env, text)
 
 

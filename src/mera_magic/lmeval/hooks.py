@@ -177,13 +177,19 @@ class RunHooks:
 
         real = tasks_module.TaskManager
         make, fired = self._task_manager, self.fired
+        building: list[bool] = []
 
         def TaskManager(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for the class
             include_path = kwargs.get("include_path", args[1] if len(args) > 1 else None)
-            if isinstance(include_path, (list, tuple)):
+            if building or isinstance(include_path, (list, tuple)):  # the session's index being built: the real one
                 return real(*args, **kwargs)
             fired["task_index"] += 1
-            manager = copy.copy(make(str(include_path) if include_path else None))
+            building.append(True)
+            try:
+                index = make(str(include_path) if include_path else None)
+            finally:
+                building.clear()
+            manager = copy.copy(index)
             metadata = kwargs.get("metadata")
             if hasattr(manager, "metadata"):
                 manager.metadata = metadata

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import environ
-from ..checks import CACHE_OWNER_SUFFIX, cache_owner, check
+from ..checks import CACHE_OWNER_SUFFIX, cache_owner, check_in_scope
 from ..command import parse_command
 from ..errors import CheckError, RunError
 from ..findings import Finding
@@ -71,7 +71,10 @@ def _raise_on_errors(findings: list[Finding]) -> None:
         more = f" (and {len(errors) - 1} more error(s): `%mera check` lists them)" if len(errors) > 1 else ""
         raise CheckError(errors[0].message + more, findings)
 
-def _include_defaults_needed(spec: RunSpec) -> bool:
+def _include_defaults_needed(spec: RunSpec, known: bool | None) -> bool:
+    """Whether lm_eval's built-in tasks must be indexed for this run (``known``: what the checks found out)."""
+    if known is not None:
+        return known
     include = spec.options.get("include_path")
     if not include:
         return True
@@ -105,9 +108,12 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
         spec = parsed.spec
     else:
         spec = spec_or_text
+    include_defaults: bool | None = None
     with environ.scoped_environment(spec.env):
         if run_checks:
-            _raise_on_errors(check(parsed.text if parsed else spec, namespace=namespace))
+            report = check_in_scope(parsed or spec)
+            _raise_on_errors(report.findings)
+            include_defaults = report.include_defaults
         plan = environ.plan(spec.env, SESSION.cuda_devices)
         reasons = list(plan.reasons)
         if spec.launcher:
@@ -123,7 +129,8 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
             else:
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 captured = evaluate_in_process(spec, progress, model_cache(),
-                                               include_defaults=_include_defaults_needed(spec), on_tick=live.tick)
+                                               include_defaults=_include_defaults_needed(spec, include_defaults),
+                                               on_tick=live.tick, argv=spec.source_argv())
                 if SESSION.cuda_devices is None and environ.cuda_started():
                     SESSION.cuda_devices = environ.cuda_devices_now()  # what CUDA saw when this run started it
         finally:

@@ -1,0 +1,120 @@
+"""mera_magic.lmeval: the one boundary with the installed lm_eval (capabilities, run hooks, output reader)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from mera_magic import parse
+from mera_magic.environ import scoped_environment
+from mera_magic.lmeval import capabilities, version_tuple
+from mera_magic.lmeval.hooks import RunHooks, _sigint_deferred
+from mera_magic.lmeval.output import find_runs, samples_files
+from mera_magic.runner import model_cache
+from mera_magic.runner.inprocess import evaluate_in_process
+from mera_magic.runner.models import reuse_factory
+from mera_magic.runner.progress import LogHandler, Progress, ProgressTqdm, StreamToProgress
+
+
+def test_capabilities_describe_the_installed_lm_eval() -> None:
+    caps = capabilities()
+    import importlib.metadata
+
+    assert caps.version == importlib.metadata.version("lm_eval")
+    new_cli = version_tuple(caps.version) >= (0, 4, 10)
+    assert caps.cli == ("run" if new_cli else "cli_evaluate")
+    assert caps.light_import is new_cli  # 0.4.4-0.4.9 import the evaluator (and torch) in lm_eval/__init__
+
+
+def _patched_now() -> list[int]:
+    import lm_eval.api.registry
+    import lm_eval.evaluator
+    import lm_eval.tasks
+    import tqdm
+    import tqdm.auto
+
+    return [id(lm_eval.evaluator.simple_evaluate), id(lm_eval.tasks.TaskManager), id(lm_eval.api.registry.get_model),
+            id(tqdm.tqdm), id(tqdm.auto.tqdm), id(sys.stdout), id(sys.stderr), len(logging.getLogger("lm_eval").handlers)]
+
+
+def _hooks(progress: Progress) -> RunHooks:
+    return RunHooks(progress=progress, tqdm_class=ProgressTqdm, log_handler=LogHandler(progress),
+                    printed=StreamToProgress(progress), backend="hf",
+                    reuse=reuse_factory(model_cache(), "hf", None, progress.note),
+                    task_manager=lambda include_path: None, captured={})
+
+
+def test_hooks_that_never_fire_are_named_and_everything_is_restored() -> None:
+    """What a future lm_eval that imports a name at module level would look like: no hook fires."""
+    before = _patched_now()
+    hooks = _hooks(Progress("t"))
+    with hooks:
+        assert _patched_now() != before  # installed
+    assert hooks.silent() == ["results", "model"]
+    assert hooks.not_restored() == []
+    assert _patched_now() == before
+
+
+@pytest.mark.slow
+def test_a_real_run_fires_every_hook_and_restores_them(demo_model: Path, demo_tasks: Path, tmp_path: Path) -> None:
+    spec = parse(f"lm_eval --model hf --model_args pretrained={demo_model},dtype=float32 --device cpu "
+                 f"--include_path {demo_tasks} --output_path {tmp_path} --tasks parus")
+    before = _patched_now()
+    progress = Progress("t")
+    with scoped_environment(spec.env):
+        captured = evaluate_in_process(spec, progress, model_cache(), include_defaults=False,
+                                       argv=spec.source_argv())
+    hooks: RunHooks = captured["hooks"]
+    assert hooks.fired["results"] == 1 and hooks.fired["model"] == 1 and hooks.fired["task_index"] >= 1
+    assert hooks.silent() == [] and hooks.not_restored() == []
+    assert _patched_now() == before
+    assert "results" in captured and progress.status == "done"
+
+
+@pytest.mark.slow
+def test_hooks_restored_after_a_failed_run(demo_model: Path, demo_tasks: Path, tmp_path: Path) -> None:
+    spec = parse(f"lm_eval --model hf --model_args pretrained={tmp_path}/no-model --device cpu "
+                 f"--include_path {demo_tasks} --tasks parus")
+    before = _patched_now()
+    with scoped_environment(spec.env):
+        captured = evaluate_in_process(spec, Progress("t"), model_cache(), include_defaults=False)
+    assert captured.get("error") is not None
+    assert captured["hooks"].not_restored() == []
+    assert _patched_now() == before
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_while_hooks_are_undone_is_held_back_until_they_are() -> None:
+    undone: list[str] = []
+    with pytest.raises(KeyboardInterrupt), _sigint_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        undone.append("after the signal")  # the block goes on: the interrupt waits for its end
+    assert undone == ["after the signal"]
+
+
+def test_unedited_spec_keeps_its_argv_and_an_edited_one_does_not(demo_model: Path) -> None:
+    spec = parse(f"lm_eval --model hf --model_args pretrained={demo_model} --tasks parus --batch_size=4")
+    assert spec.source_argv() == ["--model", "hf", "--model_args", f"pretrained={demo_model}", "--tasks", "parus",
+                                  "--batch_size=4"]
+    assert spec.copy().source_argv() == spec.source_argv()
+    spec.options["batch_size"] = "8"
+    assert spec.source_argv() is None
+
+
+def test_load_and_submission_find_the_same_runs(demo_predict_output: Path, tmp_path: Path) -> None:
+    """One reader: a run two folders deep is found by both (the submission used to look one level only)."""
+    import shutil
+
+    deep = tmp_path / "team" / "week1"
+    shutil.copytree(demo_predict_output, deep / "out")
+    runs = find_runs(tmp_path)
+    files, unreadable = samples_files(tmp_path)
+    assert runs and not unreadable
+    assert {f.stamp for f in files} == {r.stamp for r in runs}
+    assert {f.path.parent for f in files} == {r.folder.resolve() for r in runs}
