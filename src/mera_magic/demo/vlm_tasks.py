@@ -157,7 +157,7 @@ def write_vlm_tasks(dest: Union[str, Path, None] = None) -> Path:
     return folder
 
 
-def test_records(task: str, folder: Union[str, Path, None] = None) -> list[dict[str, Any]]:
+def read_test_records(task: str, folder: Union[str, Path, None] = None) -> list[dict[str, Any]]:
     """The test records of a written multimodal demo task (images as written: bytes or paths)."""
     folder = Path(folder if folder is not None else default_vlm_tasks_dir())
     base = folder / "records" / task
