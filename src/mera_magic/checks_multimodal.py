@@ -52,6 +52,8 @@ FLASH_ATTENTION = ("flash_attention_2", "flash_attention_3")
 
 _IMAGE_TAG = re.compile(r"<image(?:_\d+)?>")
 _MODALITIES = {"doc_to_image": "image", "doc_to_audio": "audio", "doc_to_video": "video"}
+#: a tag is expanded (each task's YAML read) only in an index this small: an include path, not lm_eval's own
+_TAG_SCAN_LIMIT = 3000
 _SCORED_BY_LOGLIKELIHOOD = {"multiple_choice", "loglikelihood", "loglikelihood_rolling"}
 
 
@@ -140,7 +142,7 @@ def _leaves(index: Any, name: str, seen: frozenset[str]) -> list[tuple[str, Path
     if info.kind == "group" and info.yaml_path is not None:
         listed = read_task_yaml(info.yaml_path).get("task", [])
         members = [m.get("task") if isinstance(m, dict) else m for m in (listed if isinstance(listed, list) else [listed])]
-    elif info.kind == "tag":
+    elif info.kind == "tag" and len(index.names) <= _TAG_SCAN_LIMIT:  # not lm_eval's ~15k built-in tasks
         for other in index.names:
             other_info = index.info(other)
             if other_info.kind == "task" and other_info.yaml_path is not None:
