@@ -113,3 +113,25 @@ def test_a_multimodal_check_fails_the_cell_before_loading(ip: InteractiveShell, 
     assert isinstance(executed.error_in_exec, CheckError)
     assert "text-only backend" in str(executed.error_in_exec) and "hf-multimodal" in str(executed.error_in_exec)
     assert ip.run_cell("1 + 1").result == 2
+
+
+def test_images_of_a_hub_data_set_not_in_the_cache_are_said_missing(
+        mm_run: tuple[Any, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import datasets
+
+    from mera_magic.results import load
+
+    _, out = mm_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    results = next(copy.rglob("results_*.json"))
+    raw = json.loads(results.read_text(encoding="utf-8"))
+    raw["configs"]["ruclevr"].update(dataset_path="MERA-evaluation/ruCLEVR", dataset_kwargs={})
+    results.write_text(json.dumps(raw), encoding="utf-8")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)  # as in a kernel that is online
+    page = _page(load(copy), "ruclevr")
+    assert "<img" not in page and "only its hash" in page
+    assert "could not be loaded here" in page
+    assert datasets.config.HF_HUB_OFFLINE is False  # the lookup went offline for itself only

@@ -8,7 +8,8 @@ looked for, in order:
    that exists, a ``data:`` URL, ``{"bytes", "path"}`` with real bytes or an existing path, MERA's
    ``LOAD_FILES`` shape ``{"type": "image", "image": path}``, decoded audio ``{"array", "sampling_rate"}``;
 2. in the task's data set, by ``doc_id``: loaded once per task from the run's own task config (``dataset_path``,
-   ``dataset_name``, ``dataset_kwargs``, ``test_split``; offline from the local cache when it is not local data),
+   ``dataset_name``, ``dataset_kwargs``, ``test_split``; a hub data set from the local cache only, never
+   downloaded),
    and only used when the record found there is the logged one (same ``meta.id`` / instruction).
 
 What cannot be found is said in place ("only its hash is in the samples file ..."). Thumbnails are at most
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import re
 import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .html import answer_cell, collapsible, correct_cell, esc, missing, table
 
@@ -301,7 +303,8 @@ class MediaResolver:
         try:
             import datasets
 
-            loaded = datasets.load_dataset(path, config.get("dataset_name"), **(config.get("dataset_kwargs") or {}))
+            with _offline(local=str(path) in _LOCAL_LOADERS or Path(str(path)).expanduser().exists()):
+                loaded = datasets.load_dataset(path, config.get("dataset_name"), **(config.get("dataset_kwargs") or {}))
             self._datasets[task] = loaded[config.get("test_split") or "test"]
         except Exception as exc:  # noqa: BLE001 - offline, not cached, renamed: say so in place, never fail the page
             self._errors[task] = f"{type(exc).__name__}: {exc}"
@@ -333,6 +336,31 @@ class MediaResolver:
                     f"loaded here: {esc(self._errors[task][:300])}</p>")
         return note + table(["doc", "media", "question", "answer", "target", "✓"], out,
                             ["num", "", "", "", "", ""])
+
+
+#: ``datasets`` loaders that read local files only
+_LOCAL_LOADERS = {"json", "parquet", "csv", "text", "arrow", "imagefolder", "audiofolder", "videofolder"}
+
+
+@contextlib.contextmanager
+def _offline(local: bool) -> Iterator[None]:
+    """Hub data sets are looked up in the local cache only (browsing a page never downloads a data set)."""
+    if local:
+        yield
+        return
+    import sys
+
+    saved: list[tuple[Any, Any]] = []
+    for module_name in ("datasets.config", "huggingface_hub.constants"):
+        module: Any = sys.modules.get(module_name)
+        if module is not None and hasattr(module, "HF_HUB_OFFLINE"):
+            saved.append((module, module.HF_HUB_OFFLINE))
+            module.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        for module, value in saved:
+            module.HF_HUB_OFFLINE = value
 
 
 def _question(doc: Any) -> str:
