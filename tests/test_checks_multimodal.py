@@ -212,3 +212,18 @@ def test_the_panel_offers_the_multimodal_fields(backend: str, mm_tasks: Path) ->
         finding = next(f for f in p.findings if f.code == code)
         field = p.field_for(finding.where)
         assert field is not None and f'data-code="{code}"' in field.note.value
+
+
+@needs_hf_multimodal
+def test_the_guides_vllm_vlm_example_is_parsed_and_checked(mm_tasks: Path) -> None:
+    import guide_commands
+
+    text = guide_commands.FULL["vllm_multimodal"].replace("./multimodal_tasks", str(mm_tasks))
+    spec = parse(text)
+    assert spec.model == "vllm-vlm" and spec.tasks == ["ruvqa"]
+    assert spec.options["apply_chat_template"] and spec.options["fewshot_as_multiturn"]
+    found = codes(text.replace("--tasks ruvqa", "--tasks ruclevr"))
+    assert not {c for c in found if c.startswith(("mm-", "media-", "flash-"))}, found
+    with_limit = codes(text.replace("--tasks ruvqa", "--tasks mm_demo_pairs").replace(
+        "gpu_memory_utilization=0.5", "gpu_memory_utilization=0.5,max_images=1"))
+    assert with_limit.get("mm-max-images") == ["model_args.max_images"]
