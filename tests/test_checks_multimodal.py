@@ -216,7 +216,7 @@ def test_the_panel_offers_the_multimodal_fields(backend: str, mm_tasks: Path) ->
 
 @needs_hf_multimodal
 def test_the_guides_vllm_vlm_example_is_parsed_and_checked(mm_tasks: Path) -> None:
-    import guide_commands
+    from tests import guide_commands
 
     text = guide_commands.FULL["vllm_multimodal"].replace("./multimodal_tasks", str(mm_tasks))
     spec = parse(text)
