@@ -187,15 +187,19 @@ def test_a_load_media_imported_with_other_settings_is_said(tmp_path: Path, monke
         encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("LOAD_BYTES", "1")
-    monkeypatch.delitem(sys.modules, "load_media", raising=False)
-    import load_media  # noqa: F401
+    previous = sys.modules.pop("load_media", None)
+    try:
+        import load_media  # noqa: F401
 
-    monkeypatch.delenv("LOAD_BYTES")
-    cmd = "lm_eval --model vllm-vlm --model_args pretrained=x --tasks a"
-    stale = [f for f in check(f"LOAD_FILES=1 {cmd}", tasks=False) if f.code == "media-env"]
-    assert stale and "--subprocess" in stale[0].message and "LOAD_BYTES" in stale[0].message
-    assert not [f for f in check(f"LOAD_BYTES=1 {cmd}", tasks=False) if f.code == "media-env"]
-    monkeypatch.delitem(sys.modules, "load_media")
+        monkeypatch.delenv("LOAD_BYTES")
+        cmd = "lm_eval --model vllm-vlm --model_args pretrained=x --tasks a"
+        stale = [f for f in check(f"LOAD_FILES=1 {cmd}", tasks=False) if f.code == "media-env"]
+        assert stale and "--subprocess" in stale[0].message and "LOAD_BYTES" in stale[0].message
+        assert not [f for f in check(f"LOAD_BYTES=1 {cmd}", tasks=False) if f.code == "media-env"]
+    finally:
+        sys.modules.pop("load_media", None)
+        if previous is not None:
+            sys.modules["load_media"] = previous
 
 
 # -- the panel ----------------------------------------------------------------------------------------------------------------
