@@ -179,7 +179,7 @@ def test_media_variables_checks() -> None:
     assert not [f for f in check(f"LOAD_OBJECT=1 {cmd}", tasks=False) if f.code == "media-env"]
 
 
-def test_a_load_media_imported_with_other_settings_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_load_media_imported_with_other_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a module named and written like MERA's load_media.py: it reads LOAD_* once, at import
     (tmp_path / "load_media.py").write_text(
         "import os\nload_bytes = os.getenv('LOAD_BYTES') == '1'\nload_base64 = os.getenv('LOAD_BASE64') == '1'\n"
@@ -194,8 +194,15 @@ def test_a_load_media_imported_with_other_settings_is_said(tmp_path: Path, monke
         monkeypatch.delenv("LOAD_BYTES")
         cmd = "lm_eval --model vllm-vlm --model_args pretrained=x --tasks a"
         stale = [f for f in check(f"LOAD_FILES=1 {cmd}", tasks=False) if f.code == "media-env"]
-        assert stale and "--subprocess" in stale[0].message and "LOAD_BYTES" in stale[0].message
+        assert stale and "`LOAD_BYTES=0`" in stale[0].message and stale[0].where == "env.LOAD_BYTES"
+        assert not [f for f in check(f"LOAD_BYTES=0 LOAD_FILES=1 {cmd}", tasks=False) if f.code == "media-env"]
         assert not [f for f in check(f"LOAD_BYTES=1 {cmd}", tasks=False) if f.code == "media-env"]
+        # a mode set differently from the imported module: the run goes to a fresh process, the reason said
+        from mera_magic.environ import plan
+
+        moved = plan({"LOAD_BYTES": "0", "LOAD_FILES": "1"})
+        assert not moved.in_process and any("LOAD_FILES=1" in r for r in moved.reasons)
+        assert plan({"LOAD_BYTES": "1"}).in_process
     finally:
         sys.modules.pop("load_media", None)
         if previous is not None:

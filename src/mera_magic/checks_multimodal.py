@@ -14,8 +14,9 @@ and ``inputs.image*`` fields a document carries). The findings:
 * ``mm-fewshot``: few-shot examples for MERA's multimodal tasks (MERA runs them 0-shot, ruTiE aside);
 * ``flash-attn``: ``attn_implementation=flash_attention_2`` where flash-attn is not installed or on a CPU;
 * ``media-env``: MERA's ``LOAD_*`` variables (how ``load_media.py`` hands images to the model): values other
-  than ``1``, more than one mode, a mode the backend cannot take, or a ``load_media`` this kernel already
-  imported with other settings (they are read once, at import).
+  than ``1``, more than one mode, a mode the backend cannot take, or a mode an earlier cell left on in the
+  ``load_media`` this kernel imported (they are read once, at import; a mode the cell sets differently sends the
+  run to a fresh process, see :mod:`mera_magic.environ`).
 
 ``LOAD_*``, ``LM_EVAL_MEDIA_DIR``, ``HARNESS_RESIZE_IMAGES``, ``INPUT_IMAGE_*`` and ``LMEVAL_HASHMM`` are
 environment variables (``NAME=VALUE`` before ``lm_eval``), never flags: :data:`MEDIA_ENV` lists them.
@@ -272,16 +273,19 @@ _MODE_ATTRIBUTES = {"LOAD_OBJECT": "load_object", "LOAD_BYTES": "load_bytes", "L
 
 
 def _stale_load_media(env: dict[str, str]) -> Iterable[Finding]:
-    """MERA's load_media.py reads LOAD_* once, at import; a kernel that imported it keeps those settings."""
+    """MERA's load_media.py reads LOAD_* once, at import. A mode the cell sets differently from the imported
+    module sends the run to a fresh process (:mod:`mera_magic.environ`); a mode left on by an earlier cell and
+    not named in this one would silently stay on: that is said here."""
     module = sys.modules.get("load_media")
     if module is None or not all(hasattr(module, a) for a in _MODE_ATTRIBUTES.values()):
         return
-    differ = [n for n, attr in _MODE_ATTRIBUTES.items() if bool(getattr(module, attr)) != (env.get(n) == "1")]
-    if differ:
+    left_on = [n for n, attr in _MODE_ATTRIBUTES.items() if getattr(module, attr) and n not in env]
+    if left_on:
+        name = left_on[0]
         yield _f("warning", "media-env",
-                 f"MERA's load_media.py was imported in this kernel with other media settings "
-                 f"({', '.join(differ)}), and it reads them only once: this run would keep the old ones. Run it "
-                 "with `%%mera --subprocess`, or restart the kernel.", f"env.{differ[0]}")
+                 f"MERA's load_media.py was imported in this kernel with `{name}=1`, and it reads the variable only "
+                 f"once: this run would still use it. Write `{name}=0` in the cell (the run then goes to a fresh "
+                 "process), or restart the kernel.", f"env.{name}")
 
 
 def _task_checks(spec: RunSpec) -> Iterable[Finding]:
