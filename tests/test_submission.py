@@ -413,3 +413,117 @@ def test_not_a_folder_or_no_samples(tmp_path: Path) -> None:
     (tmp_path / "empty" / "some-model").mkdir(parents=True)
     with pytest.raises(SubmissionError, match="No lm_eval samples files"):
         submission(tmp_path / "empty")
+
+
+# -- MERA_MULTIMODAL's archive ---------------------------------------------------------------------------------------------
+#: six per-domain tasks of UniScienceVQA (merged into one file) and ruTiE-Vision (ids from dialogue and question),
+#: each on the demo's rucommonvqa pictures; ruclevr is the demo's own
+MM_EXTRA_TASK = """task: {task}
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: "{data}"
+test_split: test
+output_type: generate_until
+doc_to_image: !function mm_utils.doc_to_image
+doc_to_text: !function mm_utils.doc_to_text
+doc_to_target: "{{{{outputs}}}}"
+generation_kwargs:
+  until: ["\\n"]
+  do_sample: false
+  max_gen_toks: 4
+metric_list:
+  - metric: exact_match
+"""
+UNI_DOMAINS = ("applied_sciences", "business", "cultural_studies", "fundamental_sciences", "social_sciences",
+               "health_and_medicine")
+
+
+def _has_hf_multimodal() -> bool:
+    from mera_magic.lmeval.backends import backend_names
+
+    return "hf-multimodal" in backend_names()
+
+
+needs_hf_multimodal = pytest.mark.skipif(not _has_hf_multimodal(),
+                                         reason="this lm_eval has no hf-multimodal backend (it came with 0.4.5)")
+
+
+@pytest.fixture(scope="module")
+def mm_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real in-process hf-multimodal run of ruclevr, the six UniScienceVQA domains and rutie_vision."""
+    from mera_magic import run
+
+    root = tmp_path_factory.mktemp("mm_submission")
+    tasks = demo.write_vlm_tasks(root / "tasks")
+    records = demo.vlm_tasks.read_test_records("rucommonvqa", tasks)
+    names = []
+    for number, domain in enumerate(UNI_DOMAINS):
+        record = dict(records[number], meta={"id": 100 + number})
+        (tasks / f"uni_{domain}.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+        names.append(f"unisciencevqa_{domain}")
+        (tasks / f"{names[-1]}.yaml").write_text(
+            MM_EXTRA_TASK.format(task=names[-1], data=tasks / f"uni_{domain}.jsonl"), encoding="utf-8")
+    dialog = [dict(records[i], meta={"dialog_id": 2, "question_id": i}) for i in range(2)]
+    (tasks / "rutie.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dialog),
+                                       encoding="utf-8")
+    (tasks / "rutie_vision.yaml").write_text(MM_EXTRA_TASK.format(task="rutie_vision", data=tasks / "rutie.jsonl"),
+                                             encoding="utf-8")
+    out = root / "out"
+    run(f"lm_eval --model hf-multimodal --model_args pretrained={demo.build_vlm()},max_images=1,dtype=float32 "
+        f"--device cpu --batch_size 4 --include_path {tasks} --tasks ruclevr,rutie_vision,{','.join(names)} "
+        f"--apply_chat_template --output_path {out} --log_samples", display=False)
+    return out
+
+
+@needs_hf_multimodal
+def test_multimodal_archive_from_a_real_run(mm_output: Path, tmp_path: Path) -> None:
+    with pytest.raises(SubmissionError, match="multimodal archive was not written") as err:
+        submission(mm_output)  # chosen automatically: the folder holds multimodal runs only
+    assert not list(mm_output.parent.glob("*.zip"))
+    report = err.value.submission  # type: ignore[attr-defined]
+    assert report.set_name == "multimodal" and any("aquaria" in f.message for f in report.errors)
+    sub = submission(mm_output, allow_partial=True, dst=tmp_path)
+    assert sub.path == tmp_path / "out_multimodal_submission.zip"
+    assert {e.task.submission_name for e in sub.entries if e.included} == {"ruCLEVR", "UniScienceVQA", "ruTiE_Vision"}
+    with zipfile.ZipFile(sub.path) as zf:
+        assert sorted(zf.namelist()) == ["UniScienceVQA.json", "logs_public.zip", "ruCLEVR.json", "ruTiE_Vision.json"]
+        files = {n: json.loads(zf.read(n)) for n in zf.namelist() if n.endswith(".json")}
+        with zipfile.ZipFile(io.BytesIO(zf.read("logs_public.zip"))) as logs:
+            logged = logs.namelist()
+    samples = sorted(p.name for p in mm_output.rglob("samples_*.jsonl"))
+    assert sorted(n for n in logged if n.startswith("samples_")) == samples and len(samples) == 8
+    assert any(n.startswith("results_") for n in logged)
+    uni = files["UniScienceVQA.json"]["data"]["test"]  # six domains merged into one file
+    assert sorted(d["meta"]["id"] for d in uni) == list(range(100, 106))
+    rutie = files["ruTiE_Vision.json"]["data"]["test"]
+    assert sorted(d["meta"]["id"] for d in rutie) == [0 + 500 * 2 + 11, 1 + 500 * 2 + 11]  # MERA's packer's rule
+    clevr = files["ruCLEVR.json"]["data"]["test"]
+    lines = [json.loads(x) for p in mm_output.rglob("samples_ruclevr_*.jsonl") for x in p.read_text().splitlines()]
+    assert [d["outputs"] for d in clevr] == [line["filtered_resps"][0] for line in lines]
+    assert all(isinstance(d["outputs"], str) for docs in (uni, rutie, clevr) for d in docs)
+    problems = validate_archive(sub.path, tasks="ruclevr,unisciencevqa,rutie_vision")
+    assert not [p for p in problems if p.level == "error"], problems
+    assert {p.code for p in validate_archive(sub.path) if p.level == "error"} == {"no_task"}
+
+
+@needs_hf_multimodal
+def test_multimodal_archive_missing_domain_and_mixed_folder(mm_output: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "out"
+    shutil.copytree(mm_output, copy)
+    next(copy.rglob("samples_unisciencevqa_business_*.jsonl")).unlink()
+    with pytest.raises(SubmissionError) as err:
+        submission(copy, allow_partial=False, tasks="ruclevr,unisciencevqa")
+    message = str(err.value)
+    assert "UniScienceVQA: no samples for unisciencevqa_business" in message and "all domains go into one file" in message
+    partial = submission(copy, tasks="ruclevr,unisciencevqa", allow_partial=True, dst=tmp_path / "p.zip")
+    assert [e.task.submission_name for e in partial.entries if e.included] == ["ruCLEVR"]
+    # a folder with text runs too: the text set by default, the multimodal one when asked for
+    text_sample = copy / "samples_parus_2024-09-18T01-16-57.123456.jsonl"
+    text_sample.write_text(json.dumps({"doc_id": 0, "doc": {"meta": {"id": 0}}, "filtered_resps": [["-1", "False"]],
+                                       "arguments": {}}) + "\n", encoding="utf-8")
+    with pytest.raises(SubmissionError, match="regular archive was not written"):
+        submission(copy)
+    assert submission(copy, multimodal=True, tasks="ruclevr", allow_partial=True, dst=tmp_path / "m.zip").ok is False
+    with zipfile.ZipFile(tmp_path / "m.zip") as zf:
+        assert "ruCLEVR.json" in zf.namelist()

@@ -63,7 +63,9 @@ def __getattr__(name: str) -> Any:
 
     module_name, attribute = _LAZY[name]
     module = importlib.import_module(f".{module_name}", __name__)
-    return module if attribute is None else getattr(module, attribute)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # importing mera_magic.submission set the name to the sub-package: the facade wins
+    return value
 
 
 def load_ipython_extension(ipython: Any) -> None:

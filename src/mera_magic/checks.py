@@ -291,9 +291,16 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
     yield from diagnose_task_folder(str(include))
 
 
+def _multimodal(ctx: _Context) -> Iterable[Finding]:
+    """hf-multimodal / vllm-vlm and MERA's multimodal tasks (see :mod:`.checks_multimodal`)."""
+    from .checks_multimodal import multimodal_checks
+
+    return multimodal_checks(ctx.spec, check_tasks=ctx.check_tasks)
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
     _unknown_options, _backend, _model_args, _batch_size, _combinations, _tasks, _chat_backend, _environment,
-    _use_cache, _mera_tasks, _task_folder,
+    _use_cache, _mera_tasks, _task_folder, _multimodal,
 ]
 
 

@@ -48,6 +48,15 @@ def _lm_cache_path() -> str | None:
     return None if value is None else str(value)
 
 
+def _load_media_flag(attribute: str) -> Callable[[], str | None]:
+    """MERA_MULTIMODAL's ``load_media.py`` reads ``LOAD_*`` once, at import, into module flags."""
+    def read() -> str | None:
+        module = sys.modules.get("load_media")
+        value = getattr(module, attribute, None) if module else None
+        return None if value is None else ("1" if value else "0")
+    return read
+
+
 #: import-time variables that cannot be changed in a running process: name -> reader of the value in effect
 #: (None while the module that reads it is not imported yet)
 FROZEN_AT_IMPORT: dict[str, Callable[[], str | None]] = {
@@ -57,6 +66,7 @@ FROZEN_AT_IMPORT: dict[str, Callable[[], str | None]] = {
     "HF_HUB_OFFLINE": _hub_constant("HF_HUB_OFFLINE"),
     "HF_DATASETS_OFFLINE": _datasets_flag("HF_DATASETS_OFFLINE"),
     "LM_HARNESS_CACHE_PATH": _lm_cache_path,
+    **{name: _load_media_flag(name.lower()) for name in ("LOAD_OBJECT", "LOAD_BYTES", "LOAD_BASE64", "LOAD_FILES")},
 }
 #: import-time variables mera-magic applies to the imported module for the run: name -> (module, attribute, type)
 PATCHABLE: dict[str, tuple[str, str, Callable[[str], Any]]] = {

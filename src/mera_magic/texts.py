@@ -55,6 +55,47 @@ _T: dict[str, tuple[str, str]] = {
         "Ключ API для OpenAI-совместимых бэкендов. Хранится только в памяти ядра, в команде — $OPENAI_API_KEY.",
         "API key for the OpenAI-compatible backends. Kept in the kernel's memory only; the command says "
         "$OPENAI_API_KEY."),
+    # MERA_MULTIMODAL's media variables (multimodal_tasks/load_media.py) and lm_eval's multimodal logging
+    "env.LOAD_OBJECT": (
+        "MERA (мультимодальные задачи): передавать модели изображения как объекты Pillow (режим по умолчанию; "
+        "нужен hf-multimodal и vllm-vlm). Включается значением 1; включать можно только один режим LOAD_*.",
+        "MERA (multimodal tasks): hand images to the model as Pillow objects (the default; what hf-multimodal and "
+        "vllm-vlm need). On with the value 1; only one LOAD_* mode may be on."),
+    "env.LOAD_BYTES": (
+        "MERA (мультимодальные задачи): передавать медиа как байты. Значение 1; только один режим LOAD_*.",
+        "MERA (multimodal tasks): hand media over as raw bytes. Value 1; only one LOAD_* mode may be on."),
+    "env.LOAD_BASE64": (
+        "MERA (мультимодальные задачи): передавать медиа как data-URL в base64 — для API-бэкендов и форка MERA с "
+        "--pass_multimodal_args_to_chat_history. Значение 1; только один режим LOAD_*.",
+        "MERA (multimodal tasks): hand media over as base64 data URLs, for API backends and MERA's lm-eval with "
+        "--pass_multimodal_args_to_chat_history. Value 1; only one LOAD_* mode may be on."),
+    "env.LOAD_FILES": (
+        "MERA (мультимодальные задачи): сохранять медиа в файлы (в $LM_EVAL_MEDIA_DIR) и передавать пути. "
+        "Значение 1; только один режим LOAD_*.",
+        "MERA (multimodal tasks): save media to files (under $LM_EVAL_MEDIA_DIR) and hand over their paths. "
+        "Value 1; only one LOAD_* mode may be on."),
+    "env.LM_EVAL_MEDIA_DIR": (
+        "Папка для медиафайлов режима LOAD_FILES=1 (по умолчанию $HF_HOME/lm_eval_media).",
+        "Folder for the media files of LOAD_FILES=1 (default $HF_HOME/lm_eval_media)."),
+    "env.HARNESS_RESIZE_IMAGES": (
+        "MERA: уменьшать изображения перед подачей модели (1/true), до INPUT_IMAGE_WIDTH/HEIGHT или "
+        "INPUT_IMAGE_MAX_SIDE.",
+        "MERA: resize images before the model sees them (1/true), to INPUT_IMAGE_WIDTH/HEIGHT or "
+        "INPUT_IMAGE_MAX_SIDE."),
+    "env.INPUT_IMAGE_WIDTH": (
+        "MERA: ширина изображений в пикселях при HARNESS_RESIZE_IMAGES=1.",
+        "MERA: image width in pixels with HARNESS_RESIZE_IMAGES=1."),
+    "env.INPUT_IMAGE_HEIGHT": (
+        "MERA: высота изображений в пикселях при HARNESS_RESIZE_IMAGES=1.",
+        "MERA: image height in pixels with HARNESS_RESIZE_IMAGES=1."),
+    "env.INPUT_IMAGE_MAX_SIDE": (
+        "MERA: наибольшая сторона изображения в пикселях при HARNESS_RESIZE_IMAGES=1 (пропорции сохраняются).",
+        "MERA: the longest image side in pixels with HARNESS_RESIZE_IMAGES=1 (the aspect ratio is kept)."),
+    "env.LMEVAL_HASHMM": (
+        "lm_eval: заменять изображения в файлах samples их хешами (по умолчанию да; 0 — писать их как есть, "
+        "файлы сильно вырастут).",
+        "lm_eval: replace images in the samples files by their hashes (the default; 0 writes them as they are, "
+        "and the files grow a lot)."),
     "env.other": (
         "Другие переменные окружения для этого запуска: NAME=VALUE через пробел (например, PYTHONPATH=$PWD).",
         "Other environment variables for this run: NAME=VALUE separated by spaces (e.g. PYTHONPATH=$PWD)."),

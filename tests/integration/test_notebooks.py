@@ -68,3 +68,20 @@ def test_stop_button_ends_a_run_and_the_kernel_stays_usable(demo_model: Path, de
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_multimodal_notebook_executes(tmp_path: Path) -> None:
+    from mera_magic.lmeval.backends import backend_names
+
+    if "hf-multimodal" not in backend_names():
+        pytest.skip("this lm_eval has no hf-multimodal backend (it came with 0.4.5)")
+    shutil.copy(ROOT / "examples" / "multimodal.ipynb", tmp_path / "multimodal.ipynb")
+    nb = nbformat.read(tmp_path / "multimodal.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    text = json.dumps(nb)
+    for code in ("auto-batch-unsupported", "mm-max-images", "mm-chat-template", "flash-attn", "media-env"):
+        assert code in text, code  # the dry run names each mistake
+    assert "data:image/png;base64," in text  # the Samples tab shows the documents' pictures
+    assert (tmp_path / "mera_mm_results_multimodal_submission.zip").is_file()

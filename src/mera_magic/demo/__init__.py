@@ -4,6 +4,8 @@
 >>> model_dir = demo.build_model()            # cached; ~10 s the first time, on a CPU, no downloads
 >>> tasks_dir = demo.write_tasks()            # pass as --include_path
 >>> demo.TASKS                                # parus, rcb, rummlu, bps, simplear, rumultiar, *_gen, *_localscore
+>>> vlm_dir = demo.build_vlm()                # a tiny LLaVA (random weights) for --model hf-multimodal
+>>> mm_dir = demo.write_vlm_tasks()           # ruclevr, rucommonvqa, mm_demo_pairs (tag mera_mm_demo)
 
 then e.g. ``lm_eval --model hf --model_args pretrained=<model_dir>,dtype=float32 --device cpu
 --include_path <tasks_dir> --tasks mera_demo --predict_only --output_path out``.
@@ -25,6 +27,8 @@ from mera_magic.demo.tasks import (
     default_tasks_dir,
     write_tasks,
 )
+from mera_magic.demo.vlm import build_vlm
+from mera_magic.demo.vlm_tasks import MM_TAG, MM_TASKS, default_vlm_tasks_dir, write_vlm_tasks
 
 __all__ = [
     "CLOSED_TASKS",
@@ -32,11 +36,16 @@ __all__ = [
     "GEN_TASKS",
     "LOCAL_TAG",
     "LOCALSCORE_TASKS",
+    "MM_TAG",
+    "MM_TASKS",
     "REGULAR_TASKS",
     "TAG",
     "TASKS",
     "DemoModelError",
     "build_model",
+    "build_vlm",
     "default_tasks_dir",
+    "default_vlm_tasks_dir",
     "write_tasks",
+    "write_vlm_tasks",
 ]

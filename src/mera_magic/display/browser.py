@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from . import html
+from .media import MediaResolver
 
 if TYPE_CHECKING:
     from ..results.compare import Comparison
@@ -90,6 +91,7 @@ class SamplesBrowser:
         import ipywidgets as w
 
         self.result = result
+        self.media = MediaResolver(result)  # images / audio / video of multimodal documents
         tasks = result.sample_tasks
         self.task = w.Dropdown(options=tasks, value=tasks[0] if tasks else None, description="task")
         self.filter = w.Dropdown(description="filter", layout=w.Layout(width="220px"))
@@ -165,7 +167,7 @@ class SamplesBrowser:
         return rows[start:stop], total, exact
 
     def _render(self, rows: list[dict[str, Any]]) -> str:
-        return html.samples_table(rows)
+        return self.media.samples_table(rows, self.task.value) or html.samples_table(rows)
 
 
 class DifferencesBrowser:

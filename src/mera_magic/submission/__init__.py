@@ -39,6 +39,8 @@ from ..spec import sanitize_model_name
 from ._archive import LOGS_NAME, logs_zip, write_archive
 from ._checks import ERROR_TEXT, check_payload
 from ._convert import convert
+from ._multimodal import TASKS as MULTIMODAL_TASKS
+from ._multimodal import is_multimodal_folder, multimodal_submission
 from ._report import Submission, TaskEntry
 
 __all__ = ["Submission", "TaskEntry", "SamplesFile", "submission", "validate_archive", "samples_files"]
@@ -225,14 +227,16 @@ class _Builder:
 
 def submission(output_dir: Union[str, Path], dst: Union[str, Path, None] = None, *, gen: bool = False,
                tasks: Union[str, Iterable[str], None] = None, allow_partial: bool = False,
-               model: Optional[str] = None) -> Submission:
+               model: Optional[str] = None, multimodal: Optional[bool] = None) -> Submission:
     """Build the MERA website's archive from the samples files in ``output_dir``.
 
     ``dst``: the zip to write (default ``<output_dir>_submission.zip``, ``<output_dir>_gen_submission.zip``
     for ``gen=True``), or a folder to write it into.  ``gen``: the generative set (``_gen`` twins).
     ``tasks``: pack only these MERA tasks (the archive is then partial).  ``allow_partial``: leave out tasks that
     are missing or broken instead of failing.  ``model``: use only samples of this model (its name or its
-    sanitized folder name) when the folder holds runs of several models.
+    sanitized folder name) when the folder holds runs of several models.  ``multimodal``: build MERA_MULTIMODAL's
+    archive (``ruCLEVR.json``, ...; default ``<output_dir>_multimodal_submission.zip``, see
+    :mod:`._multimodal`); by default chosen when the folder's samples are MERA multimodal tasks only.
 
     Returns the :class:`Submission` report.  Raises :class:`~mera_magic.errors.SubmissionError` (with the
     report as ``.submission``) instead of writing an archive the website would reject.
@@ -241,6 +245,10 @@ def submission(output_dir: Union[str, Path], dst: Union[str, Path, None] = None,
     if not root.is_dir():
         raise SubmissionError(f"{root} is not a folder.", hint="Pass the --output_path folder of your MERA runs.")
     root = root.resolve()
+    if multimodal is None:
+        multimodal = is_multimodal_folder(f.task for f in samples_files(root)[0])
+    if multimodal:
+        return multimodal_submission(root, dst, tasks=tasks, allow_partial=allow_partial, model=model)
     wanted = _wanted(tasks, gen)
     if not wanted:
         raise SubmissionError("tasks= names no MERA task.")
@@ -314,13 +322,17 @@ def _refusal(sub: Submission, errors: list[Finding], left: list[TaskEntry], allo
     return SubmissionError("\n".join(lines), hint=hint)
 
 
-def validate_archive(zip_path: Union[str, Path], *, tasks: Union[str, Iterable[str], None] = None) -> list[Finding]:
+def validate_archive(zip_path: Union[str, Path], *, tasks: Union[str, Iterable[str], None] = None,
+                     multimodal: Optional[bool] = None) -> list[Finding]:
     """Apply the MERA website's checks to an existing archive; the findings use the website's error names.
 
     ``tasks``: check only these tasks (default: all 23; a task file that is absent is ``no_task``).
+    ``multimodal``: check it as MERA_MULTIMODAL's archive (its 18 task files); by default when its task files
+    are multimodal ones.
     """
+    from ._multimodal import _wanted as multimodal_wanted
+
     path = Path(zip_path).expanduser()
-    wanted = _wanted(tasks, gen=True)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -331,7 +343,13 @@ def validate_archive(zip_path: Union[str, Path], *, tasks: Union[str, Iterable[s
         by_stem: dict[str, list[zipfile.ZipInfo]] = {}
         for info in members:
             by_stem.setdefault(PurePosixPath(info.filename).stem, []).append(info)
-        known = {t.submission_name for t in catalog.TASKS} | {PurePosixPath(LOGS_NAME).stem}
+        if multimodal is None:
+            stems = set(by_stem)
+            multimodal = bool(stems & {t.submission_name for t in MULTIMODAL_TASKS}) and not (
+                stems & {t.submission_name for t in catalog.TASKS})
+        every = MULTIMODAL_TASKS if multimodal else catalog.TASKS
+        wanted = multimodal_wanted(tasks) if multimodal else _wanted(tasks, gen=True)
+        known = {t.submission_name for t in every} | {PurePosixPath(LOGS_NAME).stem}
         for task in wanted:
             where = task.submission_file
             infos = by_stem.get(task.submission_name)

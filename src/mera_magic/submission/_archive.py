@@ -63,12 +63,14 @@ def hashed_prompts(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def logs_zip(samples: Iterable[tuple[str, Path]], results: Iterable[Path]) -> bytes:
-    """``logs_public.zip`` in memory from ``(lm_eval task, samples path)`` pairs and results files."""
+def logs_zip(samples: Iterable[tuple[str, Path]], results: Iterable[Path],
+             hashed: tuple[str, ...] = HASHED_PROMPTS) -> bytes:
+    """``logs_public.zip`` in memory from ``(lm_eval task, samples path)`` pairs and results files; the prompts
+    of tasks whose name starts with one of ``hashed`` are replaced by their sha256."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for task, path in samples:
-            if task.startswith(HASHED_PROMPTS):
+            if hashed and task.startswith(hashed):
                 zf.writestr(path.name, hashed_prompts(path.read_text(encoding="utf-8")))
             else:
                 zf.write(path, arcname=path.name)

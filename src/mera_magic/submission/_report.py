@@ -53,6 +53,8 @@ class Submission:
     model: Optional[str] = None
     entries: list[TaskEntry] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: "" for MERA's text sets, "multimodal" for MERA_MULTIMODAL's archive
+    kind: str = ""
 
     @property
     def partial(self) -> bool:
@@ -76,7 +78,9 @@ class Submission:
 
     @property
     def set_name(self) -> str:
-        """``regular`` or ``generative``."""
+        """``regular``, ``generative`` or ``multimodal``."""
+        if self.kind:
+            return self.kind
         return "generative" if self.gen else "regular"
 
     def summary(self) -> str:
