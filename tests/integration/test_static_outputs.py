@@ -51,13 +51,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
         server.stop()
 
 
-def _cell(page, source_start: str):  # noqa: ANN001, ANN202 - playwright Page / Locator
-    """The notebook cell whose source starts with ``source_start``."""
-    return page.locator(".jp-Notebook .jp-CodeCell").filter(
-        has=page.locator(".jp-InputArea .cm-line").first.filter(has_text=source_start)
-    ).first
-
-
 def _cell_by_text(page, text: str):  # noqa: ANN001, ANN202
     return page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=text).first
 
@@ -142,8 +135,12 @@ def test_saved_quickstart_shows_results_without_a_kernel(lab: JupyterLab) -> Non
             assert "Error displaying widget" not in text
             assert "Samples: simplear · rows 11–16 of 16 · page 2 of 2" in text
             for needle in ("Metrics", "Configuration and environment", "Comparison of 2 runs", "Δ chat",
-                           "Metrics per task"):
+                           "Partial archive"):
                 assert needle in text, needle
+            # the charts: drawn by JupyterLab's plotly renderer from the saved figure (SVG text, not innerText)
+            charts = page.locator(".jp-Notebook .js-plotly-plot")
+            assert charts.count() >= 4  # r1, r2, the comparison, r3
+            assert "Metrics per task" in (page.text_content(".jp-Notebook") or "")
             r1_text = _cell_by_text(page, "%%mera -o r1").inner_text()
             for value in values:  # the metrics table of r1, as the kernel had shown it
                 assert value in r1_text, value
@@ -167,5 +164,7 @@ def test_saved_quickstart_shows_results_without_a_kernel(lab: JupyterLab) -> Non
     assert done.returncode == 0, done.stderr[-2000:]
     exported = out.read_text(encoding="utf-8")
     for needle in ("Samples: simplear · rows 11–16 of 16", "Comparison of 2 runs", "Δ chat", "Metrics per task",
-                   "Configuration and environment"):
+                   "Configuration and environment", "Partial archive"):
         assert needle in exported, needle
+    for value in values:
+        assert value in exported, value

@@ -111,7 +111,7 @@ class Pager:
         self.prev = w.Button(description="◀", tooltip="previous page", layout=w.Layout(width="40px"))
         self.next = w.Button(description="▶", tooltip="next page", layout=w.Layout(width="40px"))
         self.size = w.Dropdown(
-            options=list(PAGE_SIZES), value=page_size, description="rows", layout=w.Layout(width="130px")
+            options=list(PAGE_SIZES), value=page_size, description="rows", layout=w.Layout(width="160px")
         )
         self.status = w.HTML()
         self.prev.on_click(lambda _: self.go(self.page - 1))
@@ -281,7 +281,7 @@ class DifferencesBrowser:
         if self.common:
             self.pager.show_message(
                 "Documents answered differently",
-                "not computed yet (the “show” button, or cmp.differences(task), reads every run's samples)",
+                "not computed yet: it reads every run's samples (the “show” button above, or cmp.differences(task))",
             )
         else:
             self.pager.show_message("Documents answered differently", "the runs have no task with samples in common")

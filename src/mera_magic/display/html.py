@@ -32,9 +32,9 @@ SUMMARY_CHARS = 110
 STYLE = """<style>
 .mera-res{font-family:var(--jp-content-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4}
 .mera-res table{border-collapse:collapse;margin:4px 0 10px 0}
-.mera-res th,.mera-res td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-.mera-res th{background:rgba(127,127,127,.12)}
-.mera-res td.num{text-align:right;font-variant-numeric:tabular-nums}
+.mera-res table th,.mera-res table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+.mera-res table th{background:rgba(127,127,127,.12)}
+.mera-res table td.num{text-align:right;font-variant-numeric:tabular-nums}
 .mera-res .ns{color:#888;font-style:italic}
 .mera-res .grp{font-weight:600}
 .mera-res .sub{padding-left:18px}

@@ -61,7 +61,12 @@ class ChartView:
             import ipywidgets as w
 
             titles = [_title(f) or f"chart {i + 1}" for i, f in enumerate(figures)]
-            self.selector = w.Dropdown(options=list(zip(titles, range(len(figures)))), value=0, description="chart")
+            self.selector = w.Dropdown(
+                options=list(zip(titles, range(len(figures)))),
+                value=0,
+                description="chart",
+                layout=w.Layout(width="520px"),
+            )
             self.selector.add_class("mera-controls")
             self.selector.observe(lambda change: self.select(int(change["new"])), names="value")
 
