@@ -138,9 +138,11 @@ def test_saved_quickstart_shows_results_without_a_kernel(lab: JupyterLab) -> Non
                            "Partial archive"):
                 assert needle in text, needle
             # the charts: drawn by JupyterLab's plotly renderer from the saved figure (SVG text, not innerText)
-            charts = page.locator(".jp-Notebook .js-plotly-plot")
-            assert charts.count() >= 4  # r1, r2, the comparison, r3
-            assert "Metrics per task" in (page.text_content(".jp-Notebook") or "")
+            assert page.locator(".jp-Notebook .jp-RenderedPlotly").count() >= 4  # r1, r2, the comparison, r3
+            chart = _cell_by_text(page, "%%mera -o r1").locator(".jp-RenderedPlotly").first
+            chart.scroll_into_view_if_needed()
+            chart.locator("svg.main-svg").first.wait_for(state="attached", timeout=WAIT_MS)
+            assert "Metrics per task" in (chart.text_content() or "")
             r1_text = _cell_by_text(page, "%%mera -o r1").inner_text()
             for value in values:  # the metrics table of r1, as the kernel had shown it
                 assert value in r1_text, value

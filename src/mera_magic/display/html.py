@@ -6,7 +6,9 @@ saved notebook opened without a kernel, in nbconvert output and on GitHub.  Long
 
 The stylesheet also hides, in JupyterLab, a control widget that cannot render next to these outputs (the kernel
 is gone and the notebook was saved without widget state): the widget area would say "Error displaying widget:
-model not found"; the content is in the plain outputs around it, so the control is simply left out.
+model not found" (or "Loading widget..." with no kernel at all); the content is in the plain outputs around it,
+so the control is simply left out.  The rule matches only a widget area holding nothing but that text, and only
+in an output area that holds one of these outputs.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ STYLE = """<style>
 .mera-res .badge{display:inline-block;padding:0 6px;border-radius:8px;background:#eee;color:#444;font-size:11px}
 .mera-res .cap{margin:6px 0 2px 0}
 .mera-res .bar{display:inline-block;height:9px;vertical-align:middle;margin-right:6px;opacity:.85}
-.jp-OutputArea:has(.mera-res) > .jp-OutputArea-child > .jp-OutputArea-output.jupyter-widgets:not(:has(*)){display:none}
+.jp-OutputArea:has(.mera-res) > .jp-OutputArea-child > .jp-OutputArea-output.jupyter-widgets:not(:has(*)),
+.jp-OutputArea:has(.mera-res) > .jp-OutputArea-child > .jp-OutputArea-output.lm-Panel:not(:has(*)){display:none}
 </style>"""
 
 
