@@ -60,6 +60,26 @@ def test_bundle_without_a_kernel_is_html_and_text(out_scored: Path) -> None:
     assert "| Task | Filter | n-shot | Metric |" in bundle["text/plain"]
 
 
+def test_ipython_shows_results_through_the_registered_formatters(out_scored: Path, out_zero: Path) -> None:
+    """In IPython without a kernel (a terminal), display() of a result goes through the formatters that
+    mera_magic.display registered: one static bundle."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    from mera_magic.display import register
+
+    shell = InteractiveShell.instance()
+    assert register(shell)
+    result = load(out_scored)
+    comparison = compare(load(out_zero), result, names=["zero", "one"])
+    with capture_output() as captured:
+        display(result)
+        display(comparison)
+    assert [o.data for o in captured.outputs] == [view.result_bundle(result), view.comparison_bundle(comparison)]
+    assert shell.display_formatter.formatters["text/html"](result) == html.result_html(result)
+
+
 def test_results_never_import_display() -> None:
     """The data side knows nothing of the display side: no import of mera_magic.display in results/."""
     import ast
