@@ -7,12 +7,12 @@
    ids), half multiple-choice (``rummlu_localscore``), half generation (``simplear``).
 2. Each measurement runs in a fresh Python process (time and peak RSS, ``ru_maxrss``; "+" is the growth over
    the process after its imports):
-   * ``first page``: ``load(folder)`` + the display data (static HTML with the first samples) + the Tab view
-     with the samples browser's first page;
+   * ``first page``: ``load(folder)`` + the outputs a notebook shows (summary, the samples browser with its
+     first page, the charts), built without a kernel;
    * ``samples()``: the whole multiple-choice task as a DataFrame (``RunResult.samples``);
    * ``pandas``: ``pandas.read_json(lines=True)`` of the same JSONL file (raw columns, nothing normalised);
 3. Executes a notebook that displays the result in a real kernel (nbclient, widget state stored), saves it and
-   reports its size.
+   reports its size (plain outputs: summary, the samples page, the chart; plus the controls' widget state).
 
 Targets: first page < 1 s; saved notebook < 1 MB.
 """
@@ -83,9 +83,9 @@ def make_folder(work: Path, total: int) -> Path:
 
 MEASURE = {
     "first page": (
-        "from mera_magic.results import load; from mera_magic.display.view import result_widget",
-        "r = load(FOLDER); bundle = r._repr_mimebundle_(); tab = result_widget(r); "
-        "assert 'rows 1–10' in tab._mera_browser.pager.status.value",
+        "from mera_magic.results import load; from mera_magic.display.view import ResultView",
+        "r = load(FOLDER); shown = ResultView(r); "
+        "assert 'rows 1–10' in shown.browser.pager.output.bundle['text/html']",
     ),
     "samples()": (
         "from mera_magic.results import load",

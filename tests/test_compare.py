@@ -92,20 +92,30 @@ def test_comparison_with_a_predict_only_run(out_scored: Path, out_predict: Path)
     assert "not scored locally" in page and ">999<" not in page
 
 
-def test_display_and_widget(out_scored: Path, out_zero: Path) -> None:
+def test_static_bundle_and_view(out_scored: Path, out_zero: Path) -> None:
+    from mera_magic.display import to_html, view
+
     comparison = compare(load(out_zero), load(out_scored), names=["zero", "one"])
-    bundle = comparison._repr_mimebundle_()
+    bundle = view.comparison_bundle(comparison)
     assert set(bundle) == {"text/plain", "text/html"}
-    assert bundle["text/plain"].startswith("Comparison(zero, one)")
-    assert "Δ one" in bundle["text/html"]
-    tab = comparison.widget()
-    assert [tab.get_title(i) for i in range(3)] == ["Table", "Chart", "Differences"]
-    differences = tab._mera_differences
-    assert differences.pager.table.value == ""  # computed only when the tab is opened
-    tab.selected_index = 2
+    assert bundle["text/plain"] == repr(comparison) and bundle["text/plain"].startswith("Comparison(zero, one)")
+    assert "Δ one" in bundle["text/html"] and "<script" not in bundle["text/html"]
+    page = to_html(comparison) or ""
+    assert page.startswith("<!DOCTYPE html>") and "Δ one" in page
+
+    shown = view.ComparisonView(comparison)
+    assert shown.summary == bundle
+    chart = shown.charts.output.bundle
+    assert "application/vnd.plotly.v1+json" in chart and "Comparison" in chart["text/html"]
+    differences = shown.differences
+    assert "not computed yet" in differences.pager.text  # nothing read until asked
+    assert not differences._frames
+    differences.button.click()
     task = differences.task.value
     expected = len(comparison.differences(task))
-    assert f"{expected:,} document(s) answered differently" in differences.message.value
+    assert f"Documents answered differently: {task} ({expected:,}, matched by doc_hash)" in differences.pager.text
+    assert expected > 0  # the 0-shot and 1-shot runs answer some documents differently
+    assert differences.pager.text.count("<tr>") == min(expected, 10) + 1
 
 
 def test_bad_arguments(out_scored: Path) -> None:

@@ -71,12 +71,11 @@ def test_hf_multimodal_runs_in_process_end_to_end(mm_run: tuple[Any, Path]) -> N
 
 
 def _page(result: RunResult, task: str) -> str:
-    from mera_magic.display.view import result_widget
+    from mera_magic.display.browser import SamplesBrowser
 
-    tab = result_widget(result)
-    browser = tab._mera_browser
+    browser = SamplesBrowser(result)
     browser.task.value = task
-    return str(browser.pager.table.value)
+    return browser.pager.text
 
 
 def test_the_results_view_shows_each_documents_images(mm_run: tuple[Any, Path], mm_tasks: Path) -> None:

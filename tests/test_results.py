@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from results_fixtures import LIMIT, copy_run
 
+from mera_magic.display import to_html
+from mera_magic.display.html import result_html
 from mera_magic.errors import ResultsError
 from mera_magic.results import ResultsWarning, RunResult, load, runs
 from mera_magic.spec import MASK
@@ -270,7 +272,8 @@ def test_secrets_are_masked_everywhere(memory_run: dict[str, Any]) -> None:
         shown = [
             repr(result),
             result.to_markdown(),
-            result.to_html() or "",
+            to_html(result) or "",
+            result_html(result),
             json.dumps(result.raw, default=str),
         ]
         shown.append(json.dumps(result.config, default=str))
@@ -307,7 +310,7 @@ def test_newest_run_is_loaded_and_the_choice_reported(
     result = load(folder)
     assert result.run_id == newest
     assert len(result.notes) == 1 and newest in result.notes[0] and "2 runs" in result.notes[0]
-    assert "2 runs" in repr(result) and "2 runs" in result._repr_mimebundle_()["text/html"]
+    assert "2 runs" in repr(result) and "2 runs" in result_html(result)
     assert load(folder, run=oldest).run_id == oldest
     assert load(folder, run=0).run_id == oldest
     assert load(folder, run=-1).run_id == newest
@@ -373,7 +376,6 @@ def test_truncated_and_edited_jsonl_lines(out_scored: Path, tmp_path: Path) -> N
     assert list(frame["doc_id"]) == [0, 1, 3] + list(range(5, len(lines)))
     assert [(p.path, p.line) for p in result.problems] == [(path, 3), (path, 5)]
     assert "not a JSON line" in str(result.problems[1])
-    from mera_magic.display.html import result_html
 
     assert f"{path}:5" in result_html(result)
 

@@ -69,7 +69,22 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext mera_magic``: register the ``%%mera`` and ``%mera`` magics."""
+    """``%load_ext mera_magic``: register the ``%%mera`` and ``%mera`` magics and how results are shown."""
+    from .display.formatters import register
     from .magic import MeraMagic
 
+    register(ipython)
     ipython.register_magics(MeraMagic(ipython))
+
+
+def _register_display() -> None:
+    """Inside IPython, show results with mera_magic.display (results never import display themselves)."""
+    import sys
+
+    if "IPython" in sys.modules:
+        from .display.formatters import register
+
+        register()
+
+
+_register_display()

@@ -49,6 +49,14 @@ def notebook(cells: list[str]) -> dict:
     }
 
 
+def write_lab_settings(tmp: Path, plugin: str, values: dict) -> None:
+    """Settings for ``JupyterLab.start(tmp)`` (call before it): ``plugin`` as ``@jupyterlab/notebook-extension:tracker``."""
+    package, name = plugin.rsplit(":", 1)
+    folder = tmp / "lab-settings" / package
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values), encoding="utf-8")
+
+
 @dataclass
 class JupyterLab:
     """A running ``jupyter lab``."""
@@ -107,6 +115,21 @@ class JupyterLab:
         path = self.root / name
         path.write_text(json.dumps(notebook(cells), indent=1), encoding="utf-8")
         return path
+
+    def api(self, method: str, path: str) -> object:
+        """Call the server's REST API (``GET api/sessions``, ``DELETE api/kernels/<id>``); the JSON reply or None."""
+        request = urllib.request.Request(self.url(path), method=method)
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            body = reply.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> int:
+        """Shut down every running kernel (as Kernel > Shut Down Kernel does); returns how many there were."""
+        kernels = self.api("GET", "api/kernels") or []
+        assert isinstance(kernels, list)
+        for kernel in kernels:
+            self.api("DELETE", f"api/kernels/{kernel['id']}")
+        return len(kernels)
 
     def stop(self) -> None:
         """End the server (and the kernels it started)."""

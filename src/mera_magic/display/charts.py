@@ -1,150 +1,138 @@
-"""Plotly figures for runs and comparisons.
+"""Charts as display data that survives saving and export.
 
-Plain ``plotly.graph_objects.Figure`` objects (not ``FigureWidget``): displayed on their own they are saved in
-the notebook as ``application/vnd.plotly.v1+json`` and render again when it is reopened without a kernel.
-Rows not scored locally (``--predict_only``) are left out; a figure with nothing to draw says why.
+A figure (built by :mod:`mera_magic.results.charts`) becomes one output with
+
+* ``application/vnd.plotly.v1+json``: plotly's own mimetype, rendered interactively and offline by JupyterLab's
+  plotly extension and by VS Code, also when the notebook is reopened without a kernel;
+* ``text/html``: the same bars as a static HTML table (values, ± stderr, a bar drawn with CSS), no script, so
+  nbconvert with no network, GitHub and any viewer without plotly.js still show the numbers;
+* ``text/plain``: the title and the values.
+
+The figure builders are re-exported here for code that reads them as display functions.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+import math
+from typing import Any
 
-import pandas as pd
+from ..results.charts import all_figures, compare_figure, domains_figure, tasks_figure
+from . import html
 
-from ..results.metrics import breakdown, headline
+#: bar colours of the static table, plotly's default sequence
+COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
 
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
-HEIGHT = 420
-
-
-def _empty(title: str, message: str) -> go.Figure:
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    fig.update_layout(
-        title=title,
-        height=220,
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        annotations=[
-            {"text": message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}
-        ],
-    )
-    return fig
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
-def _label(task: str, filt: str, filters_per_task: dict[str, int]) -> str:
-    return task if filters_per_task.get(task, 1) <= 1 else f"{task} [{filt}]"
+def _title(layout: dict[str, Any]) -> str:
+    title = layout.get("title")
+    if isinstance(title, dict):
+        return str(title.get("text") or "")
+    return str(title or "")
 
 
-def tasks_figure(metrics: pd.DataFrame, *, title: str | None = None) -> go.Figure:
-    """Each task's headline metrics as bars with ±stderr error bars (one colour per metric)."""
-    import plotly.graph_objects as go
+def _numbers(values: Any) -> list[float | None]:
+    if isinstance(values, dict) and "bdata" in values:  # plotly's base64 typed array (numpy input)
+        import base64
 
-    heading = f"Metrics per task — {title}" if title else "Metrics per task"
-    scored = headline(metrics)
-    scored = scored[scored["scored_locally"]]
-    if scored.empty:
-        return _empty(heading, "No metric was scored locally (predict-only run: MERA scores the submission).")
-    filters_per_task = scored.groupby("task")["filter"].nunique().to_dict()
-    fig = go.Figure()
-    for metric, frame in scored.groupby("metric", sort=False):
-        labels = [_label(t, f, filters_per_task) for t, f in zip(frame["task"], frame["filter"])]
-        fig.add_trace(
-            go.Bar(
-                name=str(metric),
-                x=labels,
-                y=frame["value"].tolist(),
-                error_y={"type": "data", "array": frame["stderr"].fillna(0).tolist(), "visible": True},
-                hovertemplate="%{x}<br>" + str(metric) + " = %{y:.4f} ± %{error_y.array:.4f}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        title=heading, barmode="group", height=HEIGHT, yaxis_title="value", legend_title="metric"
-    )
-    return fig
+        import numpy as np
+
+        values = np.frombuffer(base64.b64decode(values["bdata"]), dtype=values.get("dtype", "f8")).tolist()
+    out: list[float | None] = []
+    for value in values or []:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            out.append(None)
+            continue
+        out.append(None if math.isnan(number) else number)
+    return out
 
 
-def domains_figure(metrics: pd.DataFrame, *, task: str | None = None) -> go.Figure:
-    """One task's per-domain breakdown (``acc.<domain>``, ruHateSpeech groups, ruEthics criteria, USE task
-    numbers): horizontal bars sorted by value, one colour per base metric, with ±stderr."""
-    import plotly.graph_objects as go
-
-    parts = breakdown(metrics)
-    parts = parts[parts["scored_locally"]]
-    if task is None:
-        if parts.empty:
-            return _empty("Per-domain breakdown", "No task in this run reports per-domain metrics.")
-        task = str(parts["task"].iloc[0])
-    parts = parts[parts["task"] == task]
-    heading = f"{task}: per-domain breakdown"
-    if parts.empty:
-        return _empty(heading, f"{task} reports no per-domain metric that was scored locally.")
-    first_filter = parts["filter"].iloc[0]
-    parts = parts[parts["filter"] == first_filter]
-    fig = go.Figure()
-    order = parts.groupby("part")["value"].mean().sort_values().index.tolist()
-    for base, frame in parts.groupby("base", sort=False):
-        frame = frame.set_index("part").reindex(order).dropna(subset=["value"])
-        fig.add_trace(
-            go.Bar(
-                name=str(base),
-                y=frame.index.tolist(),
-                x=frame["value"].tolist(),
-                orientation="h",
-                error_x={"type": "data", "array": frame["stderr"].fillna(0).tolist(), "visible": True},
-            )
-        )
-    fig.update_layout(
-        title=heading,
-        barmode="group",
-        height=max(HEIGHT, 22 * len(order) * max(1, parts["base"].nunique()) + 120),
-        xaxis_title="value",
-        legend_title="metric",
-    )
-    return fig
+def _series(trace: dict[str, Any]) -> tuple[list[str], list[float | None], list[float | None]]:
+    """(labels, values, errors) of a bar trace, vertical or horizontal."""
+    horizontal = trace.get("orientation") == "h"
+    labels = [str(v) for v in (trace.get("y") if horizontal else trace.get("x")) or []]
+    values = _numbers(trace.get("x") if horizontal else trace.get("y"))
+    error = (trace.get("error_x") if horizontal else trace.get("error_y")) or {}
+    errors = _numbers(error.get("array")) if error.get("visible", True) else []
+    return labels, values, errors
 
 
-def all_figures(metrics: pd.DataFrame, *, title: str | None = None) -> list[go.Figure]:
-    """The per-task figure, then one breakdown per task that reports per-domain metrics."""
-    figures = [tasks_figure(metrics, title=title)]
-    parts = breakdown(metrics)
-    parts = parts[parts["scored_locally"]]
-    for task in dict.fromkeys(parts["task"]):
-        figures.append(domains_figure(metrics, task=str(task)))
-    return figures
+def figure_html(spec: dict[str, Any]) -> str:
+    """A plotly figure's bars as a static HTML table: one row per label, one column per trace (value ± stderr
+    and a bar scaled to the largest value).  ``spec`` is the figure's JSON (``{"data": ..., "layout": ...}``)."""
+    layout = spec.get("layout") or {}
+    title = _title(layout)
+    traces = [t for t in spec.get("data") or [] if t.get("type", "bar") == "bar"]
+    heading = f"<div class='cap'><b>{html.esc(title)}</b></div>" if title else ""
+    if not traces:
+        notes = [a.get("text", "") for a in layout.get("annotations") or []]
+        text = " ".join(str(n) for n in notes if n) or "Nothing to draw."
+        return html.wrap(f"{heading}<p class='ns'>{html.esc(text)}</p>")
+    series = [_series(t) for t in traces]
+    labels: list[str] = []
+    for names, _, _ in series:
+        labels += [n for n in names if n not in labels]
+    largest = max((abs(v) for _, values, _ in series for v in values if v is not None), default=0.0) or 1.0
+    rows = []
+    for label in labels:
+        cells = [html.esc(label)]
+        for i, (names, values, errors) in enumerate(series):
+            if label not in names:
+                cells.append("")
+                continue
+            k = names.index(label)
+            value = values[k] if k < len(values) else None
+            if value is None:
+                cells.append("")
+                continue
+            err = errors[k] if k < len(errors) else None
+            width = max(1, round(120 * abs(value) / largest))
+            bar = f"<span class='bar' style='width:{width}px;background:{COLORS[i % len(COLORS)]}'></span>"
+            pm = f" <span class='na'>± {err:.4f}</span>" if err else ""
+            cells.append(f"{bar}{value:.4f}{pm}")
+        rows.append(cells)
+    header = [""] + [
+        f"<span class='bar' style='width:9px;background:{COLORS[i % len(COLORS)]}'></span>{html.esc(t.get('name') or '')}"
+        for i, t in enumerate(traces)
+    ]
+    return html.wrap(heading + html.table(header, rows, [""] + ["num"] * len(traces)))
 
 
-def compare_figure(long: pd.DataFrame) -> go.Figure:
-    """Grouped bars: one group per task/metric, one bar per run, ±stderr (``long``: task, filter, metric,
-    run, value, stderr)."""
-    import plotly.graph_objects as go
-
-    scored = long.dropna(subset=["value"])
-    if scored.empty:
-        return _empty("Comparison", "No metric scored locally in these runs.")
-    fig = go.Figure()
-    for run, frame in scored.groupby("run", sort=False):
-        labels = [
-            f"{t} · {m}" + ("" if f == "none" else f" [{f}]")
-            for t, f, m in zip(frame["task"], frame["filter"], frame["metric"])
-        ]
-        fig.add_trace(
-            go.Bar(
-                name=str(run),
-                x=labels,
-                y=frame["value"].tolist(),
-                error_y={"type": "data", "array": frame["stderr"].fillna(0).tolist(), "visible": True},
-            )
-        )
-    fig.update_layout(
-        title="Comparison", barmode="group", height=HEIGHT, yaxis_title="value", legend_title="run"
-    )
-    return fig
+def figure_text(spec: dict[str, Any]) -> str:
+    """A plotly figure as text: the title, then ``label  trace=value ± stderr`` lines."""
+    lines = [_title(spec.get("layout") or {}) or "plotly figure"]
+    for trace in spec.get("data") or []:
+        labels, values, errors = _series(trace)
+        for k, label in enumerate(labels):
+            value = values[k] if k < len(values) else None
+            if value is None:
+                continue
+            err = errors[k] if k < len(errors) else None
+            lines.append(f"  {label}  {trace.get('name') or ''}={value:.4f}" + (f" ± {err:.4f}" if err else ""))
+    return "\n".join(lines)
 
 
-def figure_json_size(fig: Any) -> int:
-    """The size in bytes of a figure as the notebook saves it (its plotly JSON)."""
-    return len(fig.to_json())
+def figure_bundle(fig: Any) -> dict[str, Any]:
+    """A plotly figure as display data that survives saving (see the module docstring)."""
+    spec = json.loads(fig.to_json())
+    data, layout = spec.get("data", []), spec.get("layout", {})
+    return {
+        PLOTLY_MIME: {"data": data, "layout": layout, "config": {"displaylogo": False}},
+        "text/html": figure_html(spec),
+        "text/plain": figure_text(spec),
+    }
+
+
+__all__ = [
+    "all_figures",
+    "compare_figure",
+    "domains_figure",
+    "figure_bundle",
+    "figure_html",
+    "figure_text",
+    "tasks_figure",
+]

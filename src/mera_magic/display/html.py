@@ -3,6 +3,12 @@
 Everything here is plain HTML with one small scoped stylesheet and no script, so it reads the same live, in a
 saved notebook opened without a kernel, in nbconvert output and on GitHub.  Long prompts are collapsed in
 ``<details>`` and capped, so a page stays small whatever the run's size.
+
+The stylesheet also hides, in JupyterLab, a control widget that cannot render next to these outputs (the kernel
+is gone and the notebook was saved without widget state): the widget area would say "Error displaying widget:
+model not found" (or "Loading widget..." with no kernel at all); the content is in the plain outputs around it,
+so the control is simply left out.  The rule matches only a widget area holding nothing but that text, and only
+in an output area that holds one of these outputs.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ SUMMARY_CHARS = 110
 STYLE = """<style>
 .mera-res{font-family:var(--jp-content-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4}
 .mera-res table{border-collapse:collapse;margin:4px 0 10px 0}
-.mera-res th,.mera-res td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-.mera-res th{background:rgba(127,127,127,.12)}
-.mera-res td.num{text-align:right;font-variant-numeric:tabular-nums}
+.mera-res table th,.mera-res table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+.mera-res table th{background:rgba(127,127,127,.12)}
+.mera-res table td.num{text-align:right;font-variant-numeric:tabular-nums}
 .mera-res .ns{color:#888;font-style:italic}
 .mera-res .grp{font-weight:600}
 .mera-res .sub{padding-left:18px}
@@ -41,6 +47,10 @@ STYLE = """<style>
 .mera-res details summary{cursor:pointer;color:#555;white-space:pre-wrap;word-break:break-word}
 .mera-res .choice{white-space:nowrap}
 .mera-res .badge{display:inline-block;padding:0 6px;border-radius:8px;background:#eee;color:#444;font-size:11px}
+.mera-res .cap{margin:6px 0 2px 0}
+.mera-res .bar{display:inline-block;height:9px;vertical-align:middle;margin-right:6px;opacity:.85}
+.jp-OutputArea:has(.mera-res) > .jp-OutputArea-child > .jp-OutputArea-output.jupyter-widgets:not(:has(*)),
+.jp-OutputArea:has(.mera-res) > .jp-OutputArea-child > .jp-OutputArea-output.lm-Panel:not(:has(*)){display:none}
 </style>"""
 
 
@@ -221,19 +231,24 @@ def samples_table(
         metric_names = []
         for row in rows:
             metric_names.extend(k for k in row if k not in known and k not in metric_names)
-    out = []
-    for row in rows:
-        out.append(
-            [
-                esc(row.get("doc_id")),
-                collapsible(row.get("prompt"), cap),
-                _short(row.get("target"), 200),
-                answer_cell(row),
-                _metric_cells(row, metric_names),
-                correct_cell(row.get("correct")),
-            ]
-        )
-    return table(["doc", "prompt", "target", "answer", "metrics", "✓"], out, ["num", "", "", "", "", ""])
+    out = [sample_cells(row, metric_names, cap=cap) for row in rows]
+    return table(SAMPLE_COLUMNS, out, ["num", "", "", "", "", ""])
+
+
+#: the columns of a samples page
+SAMPLE_COLUMNS = ["doc", "prompt", "target", "answer", "metrics", "✓"]
+
+
+def sample_cells(row: dict[str, Any], metric_names: list[str], *, cap: int = PROMPT_CAP) -> list[str]:
+    """One sample's cells in a samples page (:data:`SAMPLE_COLUMNS`), each already HTML."""
+    return [
+        esc(row.get("doc_id")),
+        collapsible(row.get("prompt"), cap),
+        _short(row.get("target"), 200),
+        answer_cell(row),
+        _metric_cells(row, metric_names),
+        correct_cell(row.get("correct")),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -301,6 +316,19 @@ def header(result: RunResult) -> str:
 # whole views
 
 
+def config_details(result: RunResult) -> str:
+    """The configuration and environment, collapsed (a click opens it; no script needed)."""
+    return f"<details><summary>Configuration and environment</summary>{config_section(result)}</details>"
+
+
+def summary_html(result: RunResult) -> str:
+    """What a run's display shows first: header, notes, the metrics table, the configuration (collapsed)."""
+    parts = [header(result), notes_section(result.notes, result.problems)]
+    parts.append("<h4>Metrics</h4>" + metrics_table(result.metrics, result.groups))
+    parts.append(config_details(result))
+    return wrap("".join(parts))
+
+
 def result_html(result: RunResult, *, sample_rows: int = 3, sample_tasks: int = 8, cap: int = 1500) -> str:
     """The static view of a run (what a notebook saved without widget state, nbconvert or GitHub show):
     header, notes, metrics, the first few samples of the first tasks, configuration.  Bounded in size."""
@@ -323,14 +351,12 @@ def result_html(result: RunResult, *, sample_rows: int = 3, sample_tasks: int = 
             f"<p class='na'>… {len(tasks) - sample_tasks} more tasks</p>" if len(tasks) > sample_tasks else ""
         )
         parts.append("<h4>Samples</h4>" + "".join(peeks) + more)
-    parts.append(
-        f"<details><summary>Configuration and environment</summary>{config_section(result)}</details>"
-    )
+    parts.append(config_details(result))
     return wrap("".join(parts))
 
 
 def result_page(result: RunResult) -> str:
-    """A standalone HTML document for a run (``RunResult.to_html``)."""
+    """A standalone HTML document for a run (``mera_magic.display.to_html``)."""
     title = esc(f"{result.model_name or 'lm_eval run'} — MERA results")
     body = [header(result), notes_section(result.notes, result.problems)]
     body.append("<h3>Metrics</h3>" + metrics_table(result.metrics, result.groups))
@@ -407,7 +433,8 @@ def differences_table(frame: pd.DataFrame, names: list[str], *, cap: int = PROMP
 
 
 def comparison_html(comparison: Comparison) -> str:
-    """The static view of a comparison: the table (charts and differences need the live view or methods)."""
+    """The static view of a comparison: the runs and the table (the chart and the differences are outputs of
+    their own in the live view)."""
     runs = "".join(
         f"<li><b>{esc(n)}</b>: {esc(r.model_name)} {esc(r.date.strftime('%Y-%m-%d %H:%M') if r.date else '')}</li>"
         for n, r in zip(comparison.names, comparison.results)
@@ -418,7 +445,7 @@ def comparison_html(comparison: Comparison) -> str:
 
 
 def comparison_page(comparison: Comparison) -> str:
-    """A standalone HTML document for a comparison (``Comparison.to_html``)."""
+    """A standalone HTML document for a comparison (``mera_magic.display.to_html``)."""
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>MERA comparison</title></head>"
         f"<body>{comparison_html(comparison)}</body></html>"

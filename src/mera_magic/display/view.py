@@ -1,136 +1,142 @@
-"""How a RunResult or a Comparison shows itself in a notebook.
+"""How a RunResult or a Comparison shows itself in a notebook: content as plain outputs, controls as widgets.
 
-``_repr_mimebundle_`` returns, in one output:
+In a Jupyter kernel, showing a run (:func:`show_result`, what the registered IPython formatter calls) writes
+these outputs, each plain ``text/html`` + ``text/plain`` unless said otherwise:
 
-* ``application/vnd.jupyter.widget-view+json``: the interactive Tab view (Metrics | Samples | Config | Charts,
-  or Table | Chart | Differences), only when a kernel with ipywidgets is running;
-* ``text/html``: a static view (metrics, a few samples, configuration) with no script, bounded in size, which is
-  what nbconvert, GitHub and a notebook reopened without widget state show;
-* ``text/plain``: the header and the metrics as a Markdown table.
+1. the summary: header, notes, the metrics table, the configuration (collapsed);
+2. the samples browser's controls (a widget), then the current page of samples (a plain output the controls
+   replace in place: what was last shown is what the notebook saves);
+3. a chart selector (a widget, only when there are several charts), then the chart (plotly's JSON mimetype plus
+   a static table of the same bars).
+
+A comparison (:func:`show_comparison`): the runs and the table; the chart; the controls of the documents answered
+differently and their page.  Outside a kernel (IPython in a terminal, or ipywidgets missing) one static bundle is
+shown instead (:func:`result_bundle`, :func:`comparison_bundle`), bounded in size.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from . import html
+from .charts import figure_bundle
+from .outputs import Bundle, LiveOutput, show_bundle, show_controls, widgets_available
 from .text import comparison_text, result_text
 
 if TYPE_CHECKING:
     from ..results.compare import Comparison
     from ..results.model import RunResult
 
-
-def widgets_available() -> bool:
-    """True inside a Jupyter kernel (an IPython shell with a kernel) where ipywidgets imports."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return False
-    shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
-        return False
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:  # pragma: no cover - ipywidgets is a dependency
-        return False
-    return True
+__all__ = [
+    "ChartView",
+    "ComparisonView",
+    "ResultView",
+    "comparison_bundle",
+    "figure_bundle",
+    "result_bundle",
+    "show_comparison",
+    "show_result",
+    "widgets_available",
+]
 
 
-def figure_bundle(fig: Any) -> dict[str, Any]:
-    """A plotly figure as display data that survives saving: plotly's own JSON mimetype (rendered again by
-    JupyterLab without a kernel), an HTML version loading plotly.js from its CDN, and a text line."""
-    spec = json.loads(fig.to_json())
-    title = ((spec.get("layout") or {}).get("title") or {}).get("text") or "plotly figure"
-    return {
-        "application/vnd.plotly.v1+json": {
-            "data": spec.get("data", []),
-            "layout": spec.get("layout", {}),
-            "config": {},
-        },
-        "text/html": fig.to_html(
-            full_html=False, include_plotlyjs="cdn", default_height=fig.layout.height or 420
-        ),
-        "text/plain": f"<Figure: {title}>",
-    }
+def result_bundle(result: RunResult) -> Bundle:
+    """The static display data of a run: header, metrics, the first samples of each task, configuration."""
+    return {"text/plain": result_text(result), "text/html": html.result_html(result)}
 
 
-def figures_output(figures: list[Any]) -> Any:
-    """An ipywidgets Output holding the figures as display data (no kernel round trip needed)."""
-    import ipywidgets as w
-
-    out = w.Output()
-    out.outputs = tuple(
-        {"output_type": "display_data", "data": figure_bundle(f), "metadata": {}} for f in figures
-    )
-    return out
+def comparison_bundle(comparison: Comparison) -> Bundle:
+    """The static display data of a comparison: the runs and the table."""
+    return {"text/plain": comparison_text(comparison), "text/html": html.comparison_html(comparison)}
 
 
-def result_widget(result: RunResult) -> Any:
-    """The Tab view of a run: Metrics | Samples | Config | Charts."""
-    import ipywidgets as w
+class ChartView:
+    """One chart output, and a selector widget when there are several figures."""
 
-    from .browser import SamplesBrowser
+    def __init__(self, figures: list[Any]) -> None:
+        self.figures = figures
+        self.output = LiveOutput(figure_bundle(figures[0]))
+        self.selector: Any = None
+        if len(figures) > 1:
+            import ipywidgets as w
 
-    top = html.header(result) + html.notes_section(result.notes, result.problems)
-    metrics = w.HTML(html.wrap(top + html.metrics_table(result.metrics, result.groups)))
-    browser = SamplesBrowser(result)
-    config = w.HTML(html.wrap(html.config_section(result)))
-    charts = figures_output(result.figures())
-    tab = w.Tab(children=[metrics, browser.widget, config, charts])
-    for i, title in enumerate(["Metrics", "Samples", "Config", "Charts"]):
-        tab.set_title(i, title)
-    tab._mera_browser = browser  # keep the browser (and its callbacks) alive with the view
-    return tab
+            titles = [_title(f) or f"chart {i + 1}" for i, f in enumerate(figures)]
+            self.selector = w.Dropdown(
+                options=list(zip(titles, range(len(figures)))),
+                value=0,
+                description="chart",
+                layout=w.Layout(width="520px"),
+            )
+            self.selector.add_class("mera-controls")
+            self.selector.observe(lambda change: self.select(int(change["new"])), names="value")
+
+    def select(self, index: int) -> None:
+        """Show figure ``index``."""
+        self.output.update(figure_bundle(self.figures[index]))
+
+    def show(self) -> None:
+        """Display the selector (if any) and the chart."""
+        if self.selector is not None:
+            show_controls(self.selector)
+        self.output.show()
 
 
-def _merge_widget(bundle: dict[str, Any], widget: Any) -> dict[str, Any]:
-    data = widget._repr_mimebundle_()
-    if isinstance(data, tuple):  # (data, metadata) from some versions
-        data = data[0]
-    for key, value in (data or {}).items():
-        if key != "text/plain":
-            bundle[key] = value
-    return bundle
+def _title(fig: Any) -> str:
+    title = fig.layout.title
+    return str(title.text or "") if title is not None else ""
 
 
-def result_bundle(result: RunResult) -> dict[str, Any]:
-    """The display data of a run (see the module docstring)."""
-    bundle: dict[str, Any] = {"text/plain": result_text(result), "text/html": html.result_html(result)}
+class ResultView:
+    """The outputs of a run (see the module docstring); built without displaying anything, shown by :meth:`show`."""
+
+    def __init__(self, result: RunResult) -> None:
+        from .browser import SamplesBrowser
+
+        self.result = result
+        self.summary: Bundle = {"text/plain": result_text(result), "text/html": html.summary_html(result)}
+        self.browser = SamplesBrowser(result)
+        self.charts = ChartView(result.figures())
+
+    def show(self) -> None:
+        """Display every output in order."""
+        show_bundle(self.summary)
+        self.browser.show()
+        self.charts.show()
+
+
+class ComparisonView:
+    """The outputs of a comparison (see the module docstring); shown by :meth:`show`."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        from .browser import DifferencesBrowser
+
+        self.comparison = comparison
+        self.summary = comparison_bundle(comparison)
+        self.charts = ChartView([comparison.figure()])
+        self.differences = DifferencesBrowser(comparison)
+
+    def show(self) -> None:
+        """Display every output in order."""
+        show_bundle(self.summary)
+        self.charts.show()
+        self.differences.show()
+
+
+def show_result(result: RunResult) -> ResultView | None:
+    """Show a run in the notebook: plain outputs and their controls in a kernel, else one static bundle."""
     if widgets_available():
-        bundle = _merge_widget(bundle, result_widget(result))
-    return bundle
+        view = ResultView(result)
+        view.show()
+        return view
+    show_bundle(result_bundle(result))
+    return None
 
 
-def comparison_widget(comparison: Comparison) -> Any:
-    """The Tab view of a comparison: Table | Chart | Differences (computed when its tab is opened)."""
-    import ipywidgets as w
-
-    from .browser import DifferencesBrowser
-
-    table = w.HTML(html.comparison_html(comparison))
-    chart = figures_output([comparison.figure()])
-    differences = DifferencesBrowser(comparison)
-    tab = w.Tab(children=[table, chart, differences.widget])
-    for i, title in enumerate(["Table", "Chart", "Differences"]):
-        tab.set_title(i, title)
-
-    def opened(change: dict[str, Any]) -> None:
-        if change.get("new") == 2:
-            differences.load()
-
-    tab.observe(opened, names="selected_index")
-    tab._mera_differences = differences
-    return tab
-
-
-def comparison_bundle(comparison: Comparison) -> dict[str, Any]:
-    """The display data of a comparison (see the module docstring)."""
-    bundle: dict[str, Any] = {
-        "text/plain": comparison_text(comparison),
-        "text/html": html.comparison_html(comparison),
-    }
+def show_comparison(comparison: Comparison) -> ComparisonView | None:
+    """Show a comparison in the notebook: plain outputs and their controls in a kernel, else one static bundle."""
     if widgets_available():
-        bundle = _merge_widget(bundle, comparison_widget(comparison))
-    return bundle
+        view = ComparisonView(comparison)
+        view.show()
+        return view
+    show_bundle(comparison_bundle(comparison))
+    return None

@@ -1,4 +1,4 @@
-"""Results of lm_eval runs: read, display, compare and export them.
+"""Results of lm_eval runs: read, compare and export them (:mod:`mera_magic.display` shows them).
 
 >>> from mera_magic.results import load, runs, compare
 >>> result = load("mera_results")            # an --output_path folder, or one results_*.json

@@ -138,7 +138,7 @@ class Comparison:
 
     def figure(self) -> go.Figure:
         """Grouped bars: each task's metrics, one bar per run, with error bars."""
-        from ..display.charts import compare_figure
+        from .charts import compare_figure
         from .metrics import headline
 
         long = self.long
@@ -191,21 +191,10 @@ class Comparison:
         merged.attrs["gold"] = bool(merged["target"].map(has_gold).any()) if len(merged) else False
         return merged
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from ..display.view import comparison_bundle
-
-        return comparison_bundle(self)
-
     def __repr__(self) -> str:
-        from ..display.text import comparison_text
+        from .export import comparison_text
 
         return comparison_text(self)
-
-    def widget(self) -> Any:
-        """The interactive view (Tab: Table | Chart | Differences)."""
-        from ..display.view import comparison_widget
-
-        return comparison_widget(self)
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """The comparison table as CSV: written to ``path`` (returns None), or returned as a string."""
@@ -236,13 +225,6 @@ class Comparison:
             rows.append(cells)
         align = ["l", "l", "l", "c"] + ["r"] * (len(header) - 4)
         return markdown_table(header, rows, align) + f"\n{TEST}\n"
-
-    def to_html(self, path: str | Path | None = None) -> str | None:
-        """A standalone HTML page with the comparison table: written to ``path``, or returned."""
-        from ..display.html import comparison_page
-        from .export import write_or_return
-
-        return write_or_return(comparison_page(self), path)
 
 
 def _answer_text(value: Any) -> str | None:

@@ -1,12 +1,17 @@
-"""Exports: the Markdown table people paste into a model card or a pull request, CSV and HTML files."""
+"""Exports: the Markdown table people paste into a model card or a pull request, CSV files, and the plain-text
+views (``repr``) of a run and of a comparison.  HTML views and pages are rendered by :mod:`mera_magic.display`."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .model import RunResult
 
 NOT_SCORED = "not scored locally"
 
@@ -83,3 +88,36 @@ def metrics_markdown(metrics: pd.DataFrame, groups: dict[str, list[str]] | None 
         rows,
         ["l", "l", "r", "l", "c", "r", "c", "r"],
     )
+
+
+#: rows of a metrics or comparison table kept in a text view (``repr``); the rest is counted
+MAX_TEXT_ROWS = 60
+
+
+def _cut(table: str, what: str) -> list[str]:
+    lines = table.rstrip("\n").splitlines()
+    if len(lines) > MAX_TEXT_ROWS + 2:
+        lines = lines[: MAX_TEXT_ROWS + 2] + [f"... {len(lines) - MAX_TEXT_ROWS - 2} more rows (see {what})"]
+    return lines
+
+
+def result_text(result: RunResult) -> str:
+    """``RunResult(...)`` header, notes, problems and the metrics as a Markdown table (long tables cut)."""
+    date = result.date.strftime("%Y-%m-%d %H:%M:%S") if result.date else "unknown date"
+    lines = [
+        f"RunResult(model={result.model_name!r}, date={date}, tasks={len(result.tasks)}"
+        + (", predict_only" if result.predict_only else "")
+        + (f", path={str(result.output_dir)!r}" if result.output_dir else "")
+        + ")"
+    ]
+    lines += [f"note: {n}" for n in result.notes]
+    problems = result.problems
+    if problems:
+        lines.append(f"skipped {len(problems)} unreadable item(s), first: {problems[0]}")
+    return "\n".join(lines + [""] + _cut(result.to_markdown(), ".metrics"))
+
+
+def comparison_text(comparison: Comparison) -> str:
+    """``Comparison(...)`` header and the comparison as a Markdown table (long tables cut)."""
+    head = f"Comparison({', '.join(comparison.names)})"
+    return "\n".join([head, *_cut(comparison.to_markdown(), ".table")])

@@ -1,9 +1,10 @@
 """``RunResult``: the one result model, whether a run just finished or its files were loaded from disk.
 
 Build one with :meth:`RunResult.from_memory` (what ``simple_evaluate`` returned) or :func:`mera_magic.results.load`
-(a results folder or file).  Read it with ``.metrics``, ``.samples(task)``, ``.config`` and ``.env``; display it
-inline (tabs Metrics | Samples | Config | Charts); export it with ``.to_csv()``, ``.to_html()`` and
-``.to_markdown()``.
+(a results folder or file).  Read it with ``.metrics``, ``.samples(task)``, ``.config`` and ``.env``; export it
+with ``.to_csv()`` and ``.to_markdown()``; ``.figure()`` builds a plotly chart.  This module knows nothing of
+notebooks: :mod:`mera_magic.display` renders a result (registered with IPython when mera_magic is imported in
+a kernel) and writes HTML pages (``mera_magic.display.to_html``).
 """
 
 from __future__ import annotations
@@ -251,11 +252,11 @@ class RunResult:
             and not metrics["scored_locally"].any()
         )
 
-    # -- charts, display, export --------------------------------------------------------------------------------
+    # -- charts, text, export --------------------------------------------------------------------------------
     def figure(self, kind: str = "tasks", *, task: str | None = None) -> go.Figure:
         """A plotly figure: ``"tasks"`` (each task's metrics with error bars) or ``"domains"`` (one task's
         per-domain breakdown; ``task`` picks it, default the first task that has one)."""
-        from ..display import charts
+        from . import charts
 
         if kind == "tasks":
             return charts.tasks_figure(self.metrics, title=self.model_name)
@@ -265,23 +266,12 @@ class RunResult:
 
     def figures(self) -> list[go.Figure]:
         """Every chart of this run: the per-task figure and one breakdown per task that reports domains."""
-        from ..display import charts
+        from . import charts
 
         return charts.all_figures(self.metrics, title=self.model_name)
 
-    def widget(self) -> Any:
-        """The interactive view (an ipywidgets Tab: Metrics | Samples | Config | Charts)."""
-        from ..display.view import result_widget
-
-        return result_widget(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from ..display.view import result_bundle
-
-        return result_bundle(self)
-
     def __repr__(self) -> str:
-        from ..display.text import result_text
+        from .export import result_text
 
         return result_text(self)
 
@@ -296,10 +286,3 @@ class RunResult:
         from .export import metrics_markdown
 
         return metrics_markdown(self.metrics, self.groups)
-
-    def to_html(self, path: str | Path | None = None) -> str | None:
-        """A standalone HTML page (metrics, config, environment): written to ``path``, or returned."""
-        from ..display.html import result_page
-        from .export import write_or_return
-
-        return write_or_return(result_page(self), path)
