@@ -61,17 +61,19 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
     backend = get_backend(ctx.spec.model)
     if backend is None:
         return
+    from .preflight.args import forwarded_keys, required_missing
+
+    review = required_missing(ctx.spec, backend)
+    yield from review.findings
     accepted = backend.arg_names
+    if backend.extra_keys == "forwarded":
+        yield from forwarded_keys(ctx.spec, backend, review.explained)
     for key in ctx.spec.model_args:
-        if key in accepted or key == "trust_remote_code":
+        if key in accepted or key == "trust_remote_code" or key in review.explained or backend.extra_keys == "forwarded":
             continue
         hint = did_you_mean(key, accepted)
         where = f"model_args.{key}"
-        if backend.extra_keys == "forwarded":
-            yield _f("warning", "model-arg-forwarded",
-                     f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}); lm_eval passes it "
-                     f"on to the model loader, which may reject it.{hint}", where)
-        elif backend.extra_keys == "ignored":
+        if backend.extra_keys == "ignored":
             yield _f("error", "model-arg-ignored",
                      f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}), and lm_eval would "
                      f"silently ignore it.{hint} Remove it or fix the name.", where)
@@ -91,12 +93,6 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
                  f"`pretrained={pretrained}` starts with `.`: lm_eval names the results folder after it "
                  f"(`{sanitize_model_name(pretrained)}`), which is a hidden folder. Pass an absolute path "
                  f"(e.g. `pretrained=$PWD/{pretrained.lstrip('./')}`) to get a visible one.", "model_args.pretrained")
-    for key in ("pretrained", "peft", "delta", "tokenizer", "lora_local_path"):
-        value = ctx.spec.model_args.get(key)
-        if isinstance(value, str) and value.startswith((".", "/", "~")) and not Path(value).expanduser().exists():
-            yield _f("error", "model-path-missing",
-                     f"`{key}={value}` looks like a local path, but it does not exist (from {os.getcwd()}).",
-                     f"model_args.{key}")
 
 
 def _batch_size(ctx: _Context) -> Iterable[Finding]:
@@ -150,8 +146,11 @@ def _combinations(ctx: _Context) -> Iterable[Finding]:
                  "the evaluation; mera-magic applies it to the log shown here for the whole run.", "options.verbosity")
     include = o.get("include_path")
     if include and not Path(str(include)).exists():
-        yield _f("error", "include-path-missing",
-                 f"`--include_path {include}` does not exist (from {os.getcwd()}).", "options.include_path")
+        from .preflight.mera import missing_folder
+
+        yield missing_folder(str(include)) or _f(
+            "error", "include-path-missing", f"`--include_path {include}` does not exist (from {os.getcwd()}).",
+            "options.include_path")
 
 
 def _chat_backend(ctx: _Context) -> Iterable[Finding]:
@@ -195,13 +194,9 @@ def _environment(ctx: _Context) -> Iterable[Finding]:
                  f"`TOKENIZERS_PARALLELISM={tp}`: use true or false (the guide recommends false).",
                  "env.TOKENIZERS_PARALLELISM")
     if ctx.parsed is not None:
-        for name in ctx.parsed.undefined:
-            if name in ("PYTHONPATH",):
-                continue
-            yield _f("warning", "undefined-variable",
-                     f"`${name}` is not defined in the notebook or the environment, so it expands to nothing. "
-                     f"Define it (e.g. `{name} = '...'` in a cell, or `%mera secret {name}` for a secret).",
-                     f"env.{name}")
+        from .preflight.shell import check_shell
+
+        yield from check_shell(ctx.parsed)
         for name in ctx.parsed.literal_env:
             if is_secret_name(name) and env.get(name):
                 yield _f("warning", "literal-secret",
@@ -254,6 +249,10 @@ def _tasks(ctx: _Context) -> Iterable[Finding]:
         return
     found, missing, index = resolve_tasks(ctx.spec.tasks, str(include) if include else None)
     ctx.task_types = {name: info.output_types for name, info in found.items()}
+    from .preflight.mera import mera_tasks_without_folder
+
+    explained, missing = mera_tasks_without_folder(ctx.spec, list(missing))
+    yield from explained
     for name in missing:
         where = f" in `{include}` or" if include else ""
         yield _f("error", "unknown-task",
@@ -289,9 +288,16 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
     yield from diagnose_task_folder(str(include))
 
 
+def _preflight(ctx: _Context) -> Iterable[Finding]:
+    """Packages, models, servers and GPUs (:mod:`mera_magic.preflight`)."""
+    from .preflight import preflight
+
+    yield from preflight(ctx.spec)
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
-    _unknown_options, _backend, _model_args, _batch_size, _combinations, _tasks, _chat_backend, _environment,
-    _use_cache, _mera_tasks, _task_folder,
+    _unknown_options, _backend, _model_args, _preflight, _batch_size, _combinations, _tasks, _chat_backend,
+    _environment, _use_cache, _mera_tasks, _task_folder,
 ]
 
 

@@ -33,6 +33,8 @@ class Parsed:
     literal_env: list[str] = field(default_factory=list)
     #: the text that was parsed
     text: str = ""
+    #: unquoted words that lost a backslash before a letter or digit (``C:\\models`` -> ``C:models``)
+    backslashes: list[str] = field(default_factory=list)
 
 
 def _normalise(dest: str, value: Any) -> Any:
@@ -96,7 +98,7 @@ def parse_command(text: str, namespace: Mapping[str, Any] | None = None,
     tasks = options.pop("tasks", [])
     spec = RunSpec(model=str(model), model_args=model_args, tasks=tasks, options=options, env=env,
                    launcher=launcher)
-    return Parsed(spec, sorted(set(lexed.undefined)), literal_env, text)
+    return Parsed(spec, sorted(set(lexed.undefined)), literal_env, text, lexed.backslashes)
 
 
 def parse(text: str, namespace: Mapping[str, Any] | None = None,
