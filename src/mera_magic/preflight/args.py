@@ -59,8 +59,8 @@ def documented(backend: str) -> frozenset[str]:
 def forwarded_keys(spec: RunSpec, backend: Backend, skip: set[str]) -> Iterable[Finding]:
     """For a backend that forwards unknown keys: nothing for keys the guide documents or the loader accepts; an
     error for a near-miss of a real parameter (a typo lm_eval would hand to the loader); else a warning."""
-    from ..findings import did_you_mean
     from .loaders import loader, loader_keys
+    from .say import maybe
 
     accepted = backend.arg_names
     guide = documented(spec.model)
@@ -70,7 +70,7 @@ def forwarded_keys(spec: RunSpec, backend: Backend, skip: set[str]) -> Iterable[
         known = loader_keys(spec.model)
         if known is not None and key in known:
             continue
-        hint = did_you_mean(key, [*accepted, *sorted(guide)])
+        hint = maybe(key, [*accepted, *sorted(guide)])
         where = f"model_args.{key}"
         if hint:
             yield finding("error", "model-arg-typo", where, arg=key, backend=spec.model, cls=backend.class_name,

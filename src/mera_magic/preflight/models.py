@@ -141,11 +141,11 @@ def check_models(spec: RunSpec, remembered: dict[Any, Any]) -> Iterable[Finding]
     backend = get_backend(spec.model)
     gguf_value = spec.model_args.get("gguf_file")
     gguf = str(gguf_value) if gguf_value else None
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for ref in references(spec, backend):
-        if ref.value in seen:
+        if (ref.value, ref.holds) in seen or (ref.holds == "tokenizer" and (ref.value, "model") in seen):
             continue
-        seen.add(ref.value)
+        seen.add((ref.value, ref.holds))
         if ref.local_only or looks_local(ref.value):
             found = _local(ref, gguf)
         elif _HUB_ID.fullmatch(ref.value):
