@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guide_commands import FULL
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from guide_commands import FULL
 from mera_magic import check
 from mera_magic.dryrun import DryRun
 from mera_magic.errors import CheckError, ParseError

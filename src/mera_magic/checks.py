@@ -81,8 +81,8 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
             yield _f("error", "model-arg-unknown",
                      f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}); lm_eval would fail "
                      f"with a TypeError.{hint}", where)
-    if ctx.spec.model_name is None and backend.arg("pretrained") is not None and backend.arg("model") is None:
-        default = backend.arg("pretrained")
+    default = backend.arg("pretrained")
+    if ctx.spec.model_name is None and default is not None and not default.required and backend.arg("model") is None:
         shown = f" (lm_eval's default is `{default.default_text}`)" if default and default.default_text else ""
         yield _f("warning", "no-model-name",
                  f"--model_args has no `pretrained`{shown}: name the model to evaluate, e.g. "

@@ -92,9 +92,9 @@ FINDING_TEXTS: dict[str, tuple[str, str]] = {
         "The server {root} answered {url} with {detail}."),
     # -- devices -----------------------------------------------------------------------------------------------
     "finding.no-gpu": (
-        "{what} нужна видеокарта NVIDIA, а на этой машине её нет ({how}). Запустите на машине с GPU или "
+        "{what} нужна видеокарта NVIDIA, а на этой машине её нет (драйвер NVIDIA не найден: {how}). Запустите на машине с GPU или "
         "используйте `--device cpu` (медленно; vLLM на CPU не работает).",
-        "{what} needs an NVIDIA GPU, and this machine has none ({how}). Run on a machine with a GPU, or use "
+        "{what} needs an NVIDIA GPU, and this machine has none (no NVIDIA driver found: {how}). Run on a machine with a GPU, or use "
         "`--device cpu` (slow; vLLM does not run on a CPU)."),
     "finding.cuda-device-missing": (
         "`CUDA_VISIBLE_DEVICES={cvd}` называет видеокарты {missing}, а на этой машине их {count} (номера "

@@ -47,7 +47,7 @@ def inventory(proc: Path = PROC_GPUS) -> Gpus:
                 return Gpus(int(torch.cuda.device_count()), "torch.cuda (already started)")
         except Exception:  # noqa: BLE001 - a torch built without CUDA
             pass
-    return Gpus(0, f"no NVIDIA driver: no {proc}, no nvidia-smi")
+    return Gpus(0, f"{proc}, nvidia-smi")
 
 
 def _truthy(value: Any) -> bool:
