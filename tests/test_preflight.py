@@ -28,6 +28,7 @@ from mera_magic import check
 from mera_magic.dryrun import DryRun
 from mera_magic.errors import CheckError, ParseError
 from mera_magic.findings import Finding
+from mera_magic.lmeval.backends import get_backend
 from mera_magic.preflight import devices, servers
 from mera_magic.preflight.packages import installed
 from mera_magic.session import SESSION
@@ -311,7 +312,7 @@ def test_missing_packages_name_the_install_that_provides_them(ip: InteractiveShe
     _, findings = dry(ip, "lm_eval --model vllm --model_args pretrained=org/m --tasks parus")
     found = [f for f in findings if f.code == "package-missing"]
     assert found and 'pip install "lm-eval[vllm]"' in found[0].message
-    if not installed("ray"):
+    if not installed("ray") and get_backend("vllm-vlm") is not None:
         _, findings = dry(ip, "lm_eval --model vllm-vlm --model_args pretrained=org/m --tasks parus")
         assert any("`pip install ray`" in f.message for f in findings if f.code == "package-missing")
 
@@ -336,11 +337,11 @@ def test_run_failure_names_the_real_install() -> None:
 # -- model_args: required, typos, what the guide documents --------------------------------------------------------
 def test_required_model_arg_with_did_you_mean(ip: InteractiveShell) -> None:
     _, findings = dry(ip, "lm_eval --model hf --model_args pretraned=org/m --tasks parus")
-    found = errors(findings)["model-arg-required"]
-    assert "`pretraned`" in found.message and "`pretrained`" in found.message
+    found = errors(findings)["no-model-name"]  # the code the panel shows next to the pretrained field
+    assert "`pretraned`" in found.message and "`pretrained`" in found.message and "requires" in found.message
     assert not [f for f in findings if f.where == "model_args.pretraned"]  # one finding for one typo
     _, findings = dry(ip, "lm_eval --model hf --tasks parus")
-    assert "pretrained" in errors(findings)["model-arg-required"].message
+    assert "pretrained" in errors(findings)["no-model-name"].message
 
 
 def test_guide_documented_model_args_get_no_finding() -> None:
@@ -445,7 +446,11 @@ def test_guide_examples_verbatim(ip: InteractiveShell, in_tmp: Path, name: str) 
         "vllm_multimodal": ({"model-not-cached-offline", "include-path-missing"} | _device_error("7")
                             | _packages("vllm", "ray")),
     }[name]
+    backend = FULL[name].split("--model ", 1)[1].split()[0]
+    if get_backend(backend) is None:  # lm_eval 0.4.4 has no hf-multimodal / vllm-vlm: that is the error then
+        expected = (expected - {"package-missing"}) | {"unknown-backend"}
     error, findings = dry(ip, FULL[name])
     assert isinstance(error, CheckError)
     assert set(errors(findings)) == expected
-    assert not [f for f in findings if f.code.startswith("model-arg")]  # the guide's own model_args pass
+    # the guide's own model_args pass (lm_eval 0.4.4's API backends lack `timeout`: a note says so, no more)
+    assert not [f for f in findings if f.code.startswith("model-arg") and f.level != "info"]

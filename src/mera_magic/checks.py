@@ -61,7 +61,7 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
     backend = get_backend(ctx.spec.model)
     if backend is None:
         return
-    from .preflight.args import forwarded_keys, required_missing
+    from .preflight.args import forwarded_keys, ignored_but_documented, required_missing
 
     review = required_missing(ctx.spec, backend)
     yield from review.findings
@@ -73,7 +73,9 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
             continue
         hint = did_you_mean(key, accepted)
         where = f"model_args.{key}"
-        if backend.extra_keys == "ignored":
+        if backend.extra_keys == "ignored" and (note := ignored_but_documented(ctx.spec, backend, key)):
+            yield note
+        elif backend.extra_keys == "ignored":
             yield _f("error", "model-arg-ignored",
                      f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}), and lm_eval would "
                      f"silently ignore it.{hint} Remove it or fix the name.", where)

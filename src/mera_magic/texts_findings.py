@@ -68,6 +68,11 @@ FINDING_TEXTS: dict[str, tuple[str, str]] = {
         "может его отвергнуть.",
         "`{arg}` is not a parameter of `{backend}` ({cls}); lm_eval passes it on to the model loader ({loader}), "
         "which may reject it."),
+    "finding.model-arg-not-in-version": (
+        "`{arg}` описан в руководстве MERA, но `{backend}` ({cls}) в установленном lm_eval {version} его не знает и "
+        "пропустит (в новых версиях lm_eval он есть).",
+        "`{arg}` is described in the MERA guide, but `{backend}` ({cls}) in the installed lm_eval {version} does "
+        "not know it and will skip it (newer lm_eval versions have it)."),
     "finding.model-arg-typo": (
         "`{arg}` — не параметр `{backend}` ({cls}) и не параметр загрузчика модели: lm_eval упадёт с "
         "TypeError.{hint}",

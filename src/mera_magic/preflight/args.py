@@ -38,22 +38,36 @@ def required_missing(spec: RunSpec, backend: Backend) -> ArgReview:
         if close:
             review.explained.add(close[0])
         example = str(spec.model_args[close[0]]) if close else _EXAMPLES.get(arg.name, "...")
-        review.findings.append(finding("error", "model-arg-required", f"model_args.{arg.name}", backend=spec.model,
-                                       cls=backend.class_name, name=arg.name, hint=hint, example=example))
+        # the model's own name keeps the code the panel knows for it (`no-model-name`), now as an error
+        code = "no-model-name" if arg.name in ("pretrained", "model") else "model-arg-required"
+        review.findings.append(finding("error", code, f"model_args.{arg.name}", text_code="model-arg-required",
+                                       backend=spec.model, cls=backend.class_name, name=arg.name, hint=hint,
+                                       example=example))
     return review
 
 
 def documented(backend: str) -> frozenset[str]:
     """The model args the MERA guide documents for ``backend`` (its family's list in :mod:`mera_magic.texts`)."""
-    from ..texts import FORWARDED_KEYS, MODEL_ARG_ORDER
+    from ..lmeval.backends import get_backend
+    from ..texts import FORWARDED_KEYS, MODEL_ARG_ORDER, family
 
     names = set(MODEL_ARG_ORDER.get(backend, ()))
     if not names:
-        family = "hf" if backend.startswith("hf") else "vllm" if backend.startswith("vllm") else None
-        names = set(MODEL_ARG_ORDER.get(family or "", ()))
+        found = get_backend(backend)
+        names = set(MODEL_ARG_ORDER.get(family(backend, found.arg_names if found else ()) or "", ()))
     if names & set(FORWARDED_KEYS.values()):
         names |= {k for k, marker in FORWARDED_KEYS.items() if marker in names}
     return frozenset(names)
+
+
+def ignored_but_documented(spec: RunSpec, backend: Backend, key: str) -> Finding | None:
+    """A note (not an error) for a key the guide documents that the installed lm_eval's backend ignores."""
+    if key not in documented(spec.model):
+        return None
+    from ..lmeval.install import lm_eval_version
+
+    return finding("info", "model-arg-not-in-version", f"model_args.{key}", arg=key, backend=spec.model,
+                   cls=backend.class_name, version=lm_eval_version())
 
 
 def forwarded_keys(spec: RunSpec, backend: Backend, skip: set[str]) -> Iterable[Finding]:
