@@ -107,8 +107,10 @@ def _module_requirements(path: Path, params: frozenset[str], classes: frozenset[
     for stmt in tree.body:  # imported at the top, outside any try: needed whenever the module loads
         for name in _imported(stmt):
             add(Requirement(name))
-    parents = _parents(tree)
     bodies = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name in classes]
+    parents: dict[int, ast.AST] = {}
+    for body in bodies:
+        parents.update(_parents(body))
     for node in (n for body in bodies for n in ast.walk(body)):
         names: list[str] = []
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "find_spec":
