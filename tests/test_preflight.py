@@ -243,7 +243,7 @@ def test_probe_diagnoses_the_real_cause(serve: Any) -> None:
 
 
 def test_api_backend_findings(ip: InteractiveShell, serve: Any, demo_model: Path) -> None:
-    url = serve(_OpenAI)
+    url = serve(_OpenAI)  # every command below differs, so each is probed afresh
     args = f"tokenizer_backend=huggingface,tokenizer={demo_model},tokenized_requests=False"
     base = "lm_eval --model local-completions --model_args model={model},base_url={base_url}," + args + " --tasks parus"
     _, findings = dry(ip, base.format(model="tiny", base_url=f"{url}/v1/completions"))

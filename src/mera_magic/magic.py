@@ -91,11 +91,12 @@ def _shown_or_failed(dry: Any) -> Any:
     from IPython.display import display
 
     from .errors import CheckError
+    from .texts import text
 
     display(dry)
     errors = [f for f in dry.findings if f.level == "error"]
-    more = f" (and {len(errors) - 1} more error(s), listed above)" if len(errors) > 1 else ""
-    raise CheckError(f"the dry run found errors: {errors[0].message}{more}", dry.findings)
+    more = text("finding.more-errors", count=len(errors) - 1) if len(errors) > 1 else ""
+    raise CheckError(text("finding.dry-run-failed", message=errors[0].message, more=more), dry.findings)
 
 
 @magics_class

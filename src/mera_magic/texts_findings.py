@@ -14,6 +14,10 @@ _GET_MODEL_EN = ("Download it where there is network, into the same cache: `{dow
 
 FINDING_TEXTS: dict[str, tuple[str, str]] = {
     "finding.did-you-mean": (" Возможно, имелось в виду `{name}`?", " Did you mean `{name}`?"),
+    "finding.dry-run-failed": ("Пробный запуск нашёл ошибки: {message}{more}",
+                               "The dry run found errors: {message}{more}"),
+    "finding.more-errors": (" (и ещё ошибок: {count}, они показаны выше)",
+                            " (and {count} more error(s), shown above)"),
     # -- models ------------------------------------------------------------------------------------------------
     "finding.model-path-missing": (
         "`{arg}={value}` — это путь к локальной папке, но её нет (относительно {cwd}).{hint}",

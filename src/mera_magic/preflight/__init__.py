@@ -32,6 +32,6 @@ def preflight(spec: RunSpec) -> list[Finding]:
 
     found = list(check_packages(spec))
     found += check_models(spec, SESSION.probes)
-    found += check_server(spec)
+    found += check_server(spec, SESSION.probes)
     found += check_devices(spec, SESSION.probes)
     return found

@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..findings import Finding
 from ..lmeval.backends import get_backend
@@ -118,7 +119,11 @@ def expected_path(backend: str) -> str:
     return "/v1/chat/completions" if "chat" in backend else "/v1/completions"
 
 
-def check_server(spec: RunSpec) -> Iterable[Finding]:
+#: seconds a probe's answer is reused (a panel re-checks on every edit; a server started since is seen soon after)
+REMEMBER_S = 5.0
+
+
+def check_server(spec: RunSpec, remembered: dict[Any, Any] | None = None) -> Iterable[Finding]:
     """Probe the ``base_url`` of an API backend and name the real cause of what is wrong."""
     backend = get_backend(spec.model)
     base_url = spec.model_args.get("base_url")
@@ -127,7 +132,14 @@ def check_server(spec: RunSpec) -> Iterable[Finding]:
     model = spec.model_args.get("model")
     key = spec.model_args.get("auth_token") or spec.model_args.get("api_key")
     headers = {"Authorization": f"Bearer {key}"} if isinstance(key, str) and key else {}
-    found = probe(base_url, str(model) if model else None, headers)
+    memo = ("server", base_url, str(model), bool(headers))
+    hit = remembered.get(memo) if remembered is not None else None
+    if hit is not None and time.monotonic() - hit[0] < REMEMBER_S:
+        found = hit[1]
+    else:
+        found = probe(base_url, str(model) if model else None, headers)
+        if remembered is not None:
+            remembered[memo] = (time.monotonic(), found)
     where = "model_args.base_url"
     if found.status == "down":
         port = urllib.parse.urlsplit(base_url).port or 8000
