@@ -3,7 +3,8 @@
 Each check is a small function ``(ctx) -> Iterable[Finding]``; :func:`check` runs them all.  A finding names
 the flag (``where``) and the fix.  Errors stop ``%%mera`` before it runs; warnings and notes are shown.
 Checks import nothing heavy: flags come from lm_eval's parser, backends from its source, task names from its
-task index (built once per include path).
+task index (built once per include path).  What a run needs from outside the command (packages, models, servers,
+GPUs) is checked by :mod:`mera_magic.preflight`.
 """
 
 from __future__ import annotations
