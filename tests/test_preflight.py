@@ -124,6 +124,16 @@ def test_model_in_the_cells_hub_cache_is_found_and_runs(ip: InteractiveShell, hu
     assert "not a git repository" not in "".join(capfd.readouterr())
 
 
+def test_in_process_run_outside_git_writes_nothing_to_fd2(ip: InteractiveShell, demo_model: Path, demo_tasks: Path,
+                                                          in_tmp: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # in-process (no import-time variable differs): lm_eval's `git describe` inherits the kernel's fd 2
+    capfd.readouterr()
+    result = ip.run_cell(f"%%mera --no-display\nlm_eval --model hf --model_args pretrained={demo_model},dtype=float32 "
+                         f"--device cpu --include_path {demo_tasks} --limit 1 --tasks parus")
+    assert result.error_in_exec is None, result.error_in_exec
+    assert "not a git repository" not in "".join(capfd.readouterr())
+
+
 def test_model_not_cached_offline_names_model_cache_and_download(ip: InteractiveShell, tmp_path: Path) -> None:
     error, findings = dry(ip, f"HF_HOME={tmp_path} lm_eval --model hf --model_args pretrained=org/absent-model "
                               "--tasks parus")
