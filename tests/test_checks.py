@@ -58,6 +58,7 @@ def tasks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "model"
     folder.mkdir()
+    (folder / "config.json").write_text("{}", encoding="utf-8")  # a model folder holds a config (preflight checks it)
     return folder
 
 
@@ -152,7 +153,8 @@ def test_unknown_option_key_from_a_programmatic_spec(model_dir: Path, tasks_dir:
 def test_model_arg_typos(model_dir: Path, tasks_dir: Path) -> None:
     forwarded = check(f"lm_eval --model hf --model_args pretrained={model_dir},dtyp=float32 --include_path {tasks_dir} --tasks tiny_mc")
     hit = [f for f in forwarded if f.where == "model_args.dtyp"]
-    assert hit[0].level == "warning" and "Did you mean `dtype`" in hit[0].message
+    # a near-miss of a real parameter would reach from_pretrained and fail there: an error, naming the parameter
+    assert hit[0].level == "error" and hit[0].code == "model-arg-typo" and "`dtype`" in hit[0].message
     ignored = check("lm_eval --model local-completions --model_args model=m,base_url=http://127.0.0.1:1/v1/completions,"
                     f"num_concurent=4 --include_path {tasks_dir} --tasks tiny_gen")
     hit = [f for f in ignored if f.where == "model_args.num_concurent"]

@@ -10,7 +10,6 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from mera_magic.dryrun import DryRun
 from mera_magic.errors import CheckError, MeraError, ParseError
 
 
@@ -38,19 +37,21 @@ def test_cell_docstring_is_the_manual(ip: InteractiveShell) -> None:
 def test_dry_run_runs_nothing_and_masks_secrets(ip: InteractiveShell) -> None:
     argv = list(sys.argv)
     env = dict(os.environ)
-    result = ip.run_cell("%%mera --dry-run\nHF_TOKEN=hf_verysecretvalue lm_eval --model hf "
-                         "--model_args pretrained=gpt2 --tasks arc_easy --fewshot_as_multiturn")
-    dry = result.result
-    assert isinstance(dry, DryRun)
-    html = dry._repr_html_()
-    assert "hf_verysecretvalue" not in html and "hf_verysecretvalue" not in str(dry)
-    assert "multiturn-without-chat-template" in html and not dry.ok
+    with capture_output() as out:
+        result = ip.run_cell("%%mera --dry-run\nHF_TOKEN=hf_verysecretvalue lm_eval --model hf "
+                             "--model_args pretrained=gpt2 --tasks arc_easy --fewshot_as_multiturn")
+    assert isinstance(result.error_in_exec, CheckError)  # shown, then the cell fails: "Run all" stops here
+    html = out.outputs[0].data["text/html"]
+    assert "hf_verysecretvalue" not in str(result.error_in_exec) and "hf_verysecretvalue" not in out.stdout
+    assert "hf_verysecretvalue" not in html
+    assert "multiturn-without-chat-template" in html
     assert sys.argv == argv and dict(os.environ) == env
 
 
-def test_ipython_does_not_rewrite_dollar_and_braces(ip: InteractiveShell) -> None:
-    ip.user_ns["OUT"] = "/from/notebook"
-    dry = ip.run_line_magic("mera", 'check lm_eval --output_path $OUT --system_instruction "{1+1} $PWD" --tasks a')
+def test_ipython_does_not_rewrite_dollar_and_braces(ip: InteractiveShell, demo_model: Path, demo_tasks: Path) -> None:
+    ip.user_ns.update(OUT="/from/notebook", MODEL=str(demo_model), TASKS=str(demo_tasks))
+    dry = ip.run_line_magic("mera", 'check lm_eval --model_args pretrained=$MODEL --output_path $OUT '
+                                    '--system_instruction "{1+1} $PWD" --include_path $TASKS --tasks parus')
     assert dry.spec.options["output_path"] == "/from/notebook"
     assert dry.spec.options["system_instruction"] == "{1+1} " + os.getcwd()
 
@@ -78,7 +79,7 @@ def test_full_traceback_switch(ip: InteractiveShell) -> None:
 def test_check_errors_stop_the_cell(ip: InteractiveShell) -> None:
     result = ip.run_cell("%%mera\nlm_eval --model hf --model_args pretrained=gpt2 --log_samples --tasks arc_easy")
     assert isinstance(result.error_in_exec, CheckError)
-    assert "--output_path" in str(result.error_in_exec)
+    assert "no-output-path" in {f.code for f in result.error_in_exec.findings}
 
 
 def test_language_setting_reaches_the_session(ip: InteractiveShell) -> None:

@@ -196,8 +196,11 @@ def test_server_that_does_not_answer(demo_model: Path, demo_tasks: Path, tmp_pat
             f"tokenizer_backend=huggingface,tokenizer={demo_model},tokenized_requests=False,max_retries=1 "
             f"--include_path {demo_tasks} --limit 2 --tasks simplear")
     before = state()
-    with pytest.raises(RunError, match="did not answer"):
+    with pytest.raises(CheckError) as checked:  # the pre-flight probe finds it before anything loads
         run(text, display=False)
+    assert "server-down" in {f.code for f in checked.value.findings}
+    with pytest.raises(RunError, match="did not answer"):  # a server that goes away during a run
+        run(text, display=False, run_checks=False)
     assert state() == before
 
 

@@ -3,7 +3,8 @@
 Each check is a small function ``(ctx) -> Iterable[Finding]``; :func:`check` runs them all.  A finding names
 the flag (``where``) and the fix.  Errors stop ``%%mera`` before it runs; warnings and notes are shown.
 Checks import nothing heavy: flags come from lm_eval's parser, backends from its source, task names from its
-task index (built once per include path).
+task index (built once per include path).  What a run needs from outside the command (packages, models, servers,
+GPUs) is checked by :mod:`mera_magic.preflight`.
 """
 
 from __future__ import annotations
@@ -62,16 +63,20 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
     backend = get_backend(ctx.spec.model)
     if backend is None:
         return
+    from .preflight.args import forwarded_keys, ignored_but_documented, required_missing
+
+    review = required_missing(ctx.spec, backend)
+    yield from review.findings
     accepted = backend.arg_names
+    if backend.extra_keys == "forwarded":
+        yield from forwarded_keys(ctx.spec, backend, review.explained)
     for key in ctx.spec.model_args:
-        if key in accepted or key == "trust_remote_code":
+        if key in accepted or key == "trust_remote_code" or key in review.explained or backend.extra_keys == "forwarded":
             continue
         hint = did_you_mean(key, accepted)
         where = f"model_args.{key}"
-        if backend.extra_keys == "forwarded":
-            yield _f("warning", "model-arg-forwarded",
-                     f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}); lm_eval passes it "
-                     f"on to the model loader, which may reject it.{hint}", where)
+        if backend.extra_keys == "ignored" and (note := ignored_but_documented(ctx.spec, backend, key)):
+            yield note
         elif backend.extra_keys == "ignored":
             yield _f("error", "model-arg-ignored",
                      f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}), and lm_eval would "
@@ -80,8 +85,8 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
             yield _f("error", "model-arg-unknown",
                      f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}); lm_eval would fail "
                      f"with a TypeError.{hint}", where)
-    if ctx.spec.model_name is None and backend.arg("pretrained") is not None and backend.arg("model") is None:
-        default = backend.arg("pretrained")
+    default = backend.arg("pretrained")
+    if ctx.spec.model_name is None and default is not None and not default.required and backend.arg("model") is None:
         shown = f" (lm_eval's default is `{default.default_text}`)" if default and default.default_text else ""
         yield _f("warning", "no-model-name",
                  f"--model_args has no `pretrained`{shown}: name the model to evaluate, e.g. "
@@ -92,12 +97,6 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
                  f"`pretrained={pretrained}` starts with `.`: lm_eval names the results folder after it "
                  f"(`{sanitize_model_name(pretrained)}`), which is a hidden folder. Pass an absolute path "
                  f"(e.g. `pretrained=$PWD/{pretrained.lstrip('./')}`) to get a visible one.", "model_args.pretrained")
-    for key in ("pretrained", "peft", "delta", "tokenizer", "lora_local_path"):
-        value = ctx.spec.model_args.get(key)
-        if isinstance(value, str) and value.startswith((".", "/", "~")) and not Path(value).expanduser().exists():
-            yield _f("error", "model-path-missing",
-                     f"`{key}={value}` looks like a local path, but it does not exist (from {os.getcwd()}).",
-                     f"model_args.{key}")
 
 
 def _batch_size(ctx: _Context) -> Iterable[Finding]:
@@ -151,8 +150,11 @@ def _combinations(ctx: _Context) -> Iterable[Finding]:
                  "the evaluation; mera-magic applies it to the log shown here for the whole run.", "options.verbosity")
     include = o.get("include_path")
     if include and not Path(str(include)).exists():
-        yield _f("error", "include-path-missing",
-                 f"`--include_path {include}` does not exist (from {os.getcwd()}).", "options.include_path")
+        from .preflight.mera import missing_folder
+
+        yield missing_folder(str(include)) or _f(
+            "error", "include-path-missing", f"`--include_path {include}` does not exist (from {os.getcwd()}).",
+            "options.include_path")
 
 
 def _chat_backend(ctx: _Context) -> Iterable[Finding]:
@@ -196,13 +198,9 @@ def _environment(ctx: _Context) -> Iterable[Finding]:
                  f"`TOKENIZERS_PARALLELISM={tp}`: use true or false (the guide recommends false).",
                  "env.TOKENIZERS_PARALLELISM")
     if ctx.parsed is not None:
-        for name in ctx.parsed.undefined:
-            if name in ("PYTHONPATH",):
-                continue
-            yield _f("warning", "undefined-variable",
-                     f"`${name}` is not defined in the notebook or the environment, so it expands to nothing. "
-                     f"Define it (e.g. `{name} = '...'` in a cell, or `%mera secret {name}` for a secret).",
-                     f"env.{name}")
+        from .preflight.shell import check_shell
+
+        yield from check_shell(ctx.parsed)
         for name in ctx.parsed.literal_env:
             if is_secret_name(name) and env.get(name):
                 yield _f("warning", "literal-secret",
@@ -256,6 +254,10 @@ def _tasks(ctx: _Context) -> Iterable[Finding]:
     found, missing, index = resolve_tasks(ctx.spec.tasks, str(include) if include else None)
     ctx.task_types = {name: info.output_types for name, info in found.items()}
     ctx.include_defaults = not include or bool(missing) or index.include_defaults
+    from .preflight.mera import mera_tasks_without_folder
+
+    explained, missing = mera_tasks_without_folder(ctx.spec, list(missing))
+    yield from explained
     for name in missing:
         where = f" in `{include}` or" if include else ""
         yield _f("error", "unknown-task",
@@ -298,9 +300,16 @@ def _multimodal(ctx: _Context) -> Iterable[Finding]:
     return multimodal_checks(ctx.spec, check_tasks=ctx.check_tasks)
 
 
+def _preflight(ctx: _Context) -> Iterable[Finding]:
+    """Packages, models, servers and GPUs (:mod:`mera_magic.preflight`)."""
+    from .preflight import preflight
+
+    yield from preflight(ctx.spec)
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
-    _unknown_options, _backend, _model_args, _batch_size, _combinations, _tasks, _chat_backend, _environment,
-    _use_cache, _mera_tasks, _task_folder, _multimodal,
+    _unknown_options, _backend, _model_args, _preflight, _batch_size, _combinations, _tasks, _chat_backend,
+    _environment, _use_cache, _mera_tasks, _task_folder, _multimodal,
 ]
 
 

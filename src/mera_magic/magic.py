@@ -83,6 +83,22 @@ def _cell_options(line: str) -> argparse.Namespace:
     return parser.parse_args(shlex.split(line))
 
 
+def _shown_or_failed(dry: Any) -> Any:
+    """A dry run without errors is the cell's value; one with errors is shown, then fails the cell (so "Run all"
+    stops there)."""
+    if dry.ok:
+        return dry
+    from IPython.display import display
+
+    from .errors import CheckError
+    from .texts import text
+
+    display(dry)
+    errors = [f for f in dry.findings if f.level == "error"]
+    more = text("finding.more-errors", count=len(errors) - 1) if len(errors) > 1 else ""
+    raise CheckError(text("finding.dry-run-failed", message=errors[0].message, more=more), dry.findings)
+
+
 @magics_class
 class MeraMagic(Magics, Configurable):
     """IPython magics of mera-magic (``%config MeraMagic.<name>`` sets the traits below)."""
@@ -135,7 +151,7 @@ class MeraMagic(Magics, Configurable):
             return panel(cell, namespace=self._ns)
         if opts.dry_run:
             spec = parse(cell, self._ns, SESSION.secrets)
-            return DryRun(spec, check(cell, namespace=self._ns))
+            return _shown_or_failed(DryRun(spec, check(cell, namespace=self._ns)))
         if opts.suite:
             from .suite import run_suite
 
@@ -150,11 +166,15 @@ class MeraMagic(Magics, Configurable):
 
     # -- line ---------------------------------------------------------------------------------------------
     def _line(self, line: str) -> Any:
-        words = shlex.split(line)
-        if not words or words[0] in ("help", "--help", "-h"):
+        from .command.shell import words as shell_words
+
+        command, _, raw = line.strip().partition(" ")
+        if not command or command in ("help", "--help", "-h"):
             print(LINE_HELP)
             return None
-        command, rest = words[0], words[1:]
+        # `check` and `panel` take a whole command (parsed, with its checks, later); the others take words,
+        # expanded exactly as a cell's are ($VAR, ${VAR:-default}, quotes)
+        rest = [] if command in ("check", "panel") else shell_words(raw, self._ns, SESSION.secrets)
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
             from .findings import did_you_mean
@@ -162,13 +182,13 @@ class MeraMagic(Magics, Configurable):
             names = [n[5:] for n in dir(self) if n.startswith("_cmd_")]
             raise ParseError(f"`%mera {command}` is not a subcommand.{did_you_mean(command, names)}",
                              hint="`%mera --help` lists them.")
-        return handler(rest, line[len(command):].strip())
+        return handler(rest, raw.strip())
 
     def _cmd_check(self, words: list[str], raw: str) -> Any:
         from . import check, parse
         from .dryrun import DryRun
 
-        return DryRun(parse(raw, self._ns, SESSION.secrets), check(raw, namespace=self._ns))
+        return _shown_or_failed(DryRun(parse(raw, self._ns, SESSION.secrets), check(raw, namespace=self._ns)))
 
     def _cmd_flags(self, words: list[str], raw: str) -> Any:
         import pandas as pd

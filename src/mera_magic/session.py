@@ -30,6 +30,8 @@ class Session:
     models: Any = None
     #: CUDA_VISIBLE_DEVICES when a run of this kernel started CUDA ("*" for all GPUs); None while CUDA is unused
     cuda_devices: str | None = None
+    #: what the pre-flight checks asked the outside world (hub answers, the GPU inventory), with the time asked
+    probes: dict[Any, Any] = field(default_factory=dict)
 
     def reset(self) -> None:
         """Forget everything (frees held models first)."""

@@ -558,6 +558,11 @@ _T: dict[str, tuple[str, str]] = {
 #: every text, ``TEXTS[key][language]``
 TEXTS: dict[str, dict[str, str]] = {key: {"ru": ru, "en": en} for key, (ru, en) in _T.items()}
 
+# the pre-flight findings' texts (finding.<code>) live in their own module and are looked up like the rest
+from .texts_findings import FINDING_TEXTS  # noqa: E402 - kept next to the table it extends
+
+TEXTS.update({key: {"ru": ru, "en": en} for key, (ru, en) in FINDING_TEXTS.items()})
+
 _DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 #: values offered for a field, as written in the command (a field still accepts any other value)

@@ -36,6 +36,8 @@ class Parsed:
     literal_env: list[str] = field(default_factory=list)
     #: the text that was parsed
     text: str = ""
+    #: unquoted words that lost a backslash before a letter or digit (``C:\\models`` -> ``C:models``)
+    backslashes: list[str] = field(default_factory=list)
 
 
 def _normalise(dest: str, value: Any) -> Any:
@@ -100,7 +102,7 @@ def parse_command(text: str, namespace: Mapping[str, Any] | None = None,
     spec = RunSpec(model=str(model), model_args=model_args, tasks=tasks, options=options, env=env,
                    launcher=launcher)
     spec.remember_argv(argv)
-    return Parsed(spec, sorted(set(lexed.undefined)), literal_env, text)
+    return Parsed(spec, sorted(set(lexed.undefined)), literal_env, text, lexed.backslashes)
 
 
 def parse(text: str, namespace: Mapping[str, Any] | None = None,

@@ -1,11 +1,15 @@
 """Shell words: what a POSIX shell does to a pasted command line before ``lm_eval`` sees it.
 
 Handled: backslash-newline continuations, ``#`` comments, blank lines, single and double quotes, backslash
-escapes, ``$VAR`` / ``${VAR}`` expansion (the notebook namespace first, then mera-magic's secret store, then the
-process environment; ``$PWD`` is the kernel's current directory), and ``export NAME=VALUE`` lines.
+escapes, ``$VAR`` / ``${VAR}`` / ``${VAR:-default}`` expansion (the notebook namespace first, then mera-magic's
+secret store, then the process environment; ``$PWD`` is the kernel's current directory), and
+``export NAME=VALUE`` lines.  A variable defined nowhere is recorded (:attr:`Lexed.undefined`; the checks make
+it an error, :func:`words` raises); a backslash before a letter or digit in an unquoted word (a Windows path,
+``C:\\models\\qwen``) is recorded too (:attr:`Lexed.backslashes`), since the shell drops it.
 
-Not handled, on purpose (one command per cell): pipes, ``;``/``&&``, redirections, sub-shells, globbing.
-Those raise :class:`~mera_magic.errors.ParseError` naming the character.
+Not handled, on purpose (one command per cell): pipes, ``;``/``&&``, redirections, command substitution
+(``$(...)`` and backticks, also inside double quotes), sub-shells, globbing.  Those raise
+:class:`~mera_magic.errors.ParseError` naming the character.
 """
 
 from __future__ import annotations
@@ -41,6 +45,15 @@ class Lexed:
 
     words: list[Word]
     undefined: list[str] = field(default_factory=list)
+    #: unquoted words in which a backslash before a letter or digit was dropped (as the raw text had them)
+    backslashes: list[str] = field(default_factory=list)
+
+
+def _substitution(line: int, what: str) -> ParseError:
+    return ParseError(
+        f"line {line}: {what} is a command substitution; a %%mera cell does not run shell commands",
+        hint="Use a notebook variable instead (e.g. `OUT = os.getcwd() + '/res'` in a cell, then `$OUT`; "
+             "`$PWD` is the kernel's folder), or quote the text with single quotes if it is literal.")
 
 
 def _lookup(name: str, namespace: Mapping[str, Any] | None, secrets: Mapping[str, str] | None) -> str | None:
@@ -64,6 +77,8 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
     """
     words: list[Word] = []
     undefined: list[str] = []
+    backslashes: list[str] = []
+    backslashed = False  # the current word lost a backslash before a letter or digit
     i, n = 0, len(text)
     buf: list[str] = []
     raw: list[str] = []  # raw characters of the current word, for the assignment-name check
@@ -72,21 +87,36 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
     line = 1
 
     def finish() -> None:
-        nonlocal buf, raw, expanded, in_word
+        nonlocal buf, raw, expanded, in_word, backslashed
         if in_word:
             raw_text = "".join(raw)
+            if backslashed:
+                backslashes.append(raw_text)
             m = re.match(r"[A-Za-z_][A-Za-z0-9_]*=", raw_text)
             words.append(Word("".join(buf), m.group(0)[:-1] if m else "", expanded))
-        buf, raw, expanded, in_word = [], [], [], False
+        buf, raw, expanded, in_word, backslashed = [], [], [], False, False
 
     def expand_at(j: int) -> tuple[str, int]:
         """Expand the ``$`` at text[j]; return (value, index after the reference)."""
+        default: str | None = None
+        if j + 1 < n and text[j + 1] == "(":
+            raise _substitution(line, "`$(...)`")
         if j + 1 < n and text[j + 1] == "{":
             close = text.find("}", j + 2)
             if close < 0:
                 raise ParseError(f"line {line}: `${{` is not closed", hint="Write ${NAME} with a closing brace.")
             name = text[j + 2:close]
             end = close + 1
+            m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(:?-)(.*)", name, re.DOTALL)
+            if m:  # ${NAME:-default} (empty or unset) / ${NAME-default} (unset)
+                name, default = m.group(1), m.group(3)
+                if "$" in default or "`" in default:
+                    raise ParseError(f"line {line}: `${{{name}{m.group(2)}...}}`: the default may not hold `$` or `` ` ``",
+                                     hint="Write the default literally, e.g. ${OUT:-./results}.")
+                value = _lookup(name, namespace, secrets)
+                use_default = value is None or (m.group(2) == ":-" and value == "")
+                expanded.append(name)
+                return (default if use_default else value or ""), end
         else:
             m = _NAME.match(text, j + 1)
             if not m:
@@ -132,6 +162,8 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
                 raise ParseError(
                     f"line {line}: the placeholder `{text[i:close + 1]}` is still in the command",
                     hint="Replace it with real variables or flags, or delete it (it comes from the MERA guide's template).")
+        if c == "`":
+            raise _substitution(line, "a backtick (`)")
         if c in _OPERATORS:
             if c == "&" and i + 1 < n and text[i + 1] == "&" or c != "&":
                 raise ParseError(
@@ -140,6 +172,7 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
         in_word = True
         if c == "\\":
             if i + 1 < n:
+                backslashed = backslashed or text[i + 1].isalnum()
                 buf.append(text[i + 1])
                 raw.append("\\" + text[i + 1])
             i += 2
@@ -168,6 +201,8 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
                         buf.append(text[j + 1])
                     j += 2
                     continue
+                if d == "`":
+                    raise _substitution(line, "a backtick (`)")
                 if d == "$":
                     value, j = expand_at(j)
                     buf.append(value)
@@ -189,7 +224,21 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
         raw.append(c)
         i += 1
     finish()
-    return Lexed(words, undefined)
+    return Lexed(words, undefined, backslashes)
+
+
+def words(text: str, namespace: Mapping[str, Any] | None = None,
+          secrets: Mapping[str, str] | None = None) -> list[str]:
+    """The shell words of a line-magic argument list, expanded as a cell's are (``%mera runs $OUT``).
+
+    Raises ParseError for a variable defined nowhere (naming it) and for anything :func:`lex` refuses.
+    """
+    lexed = lex(text, namespace, secrets)
+    if lexed.undefined:
+        name = lexed.undefined[0]
+        raise ParseError(f"`${name}` is not defined in the notebook, `%mera secret` or the environment",
+                         hint=f"Define it first (e.g. `{name} = '...'` in a cell), or write ${{{name}:-default}}.")
+    return [w.text for w in lexed.words if w.text != "\n"]
 
 
 def quote(value: str) -> str:

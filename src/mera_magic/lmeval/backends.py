@@ -130,8 +130,12 @@ def _kwargs_use(init: ast.FunctionDef) -> str:
     return "super" if super_uses else "none"
 
 
-def _auto_batch(cls: ast.ClassDef) -> str | None:
+def _auto_batch(cls: ast.ClassDef, lines: list[str] | None = None) -> str | None:
     """Read what a class's code does when batch_size is "auto": raise/assert, or warn and use 1."""
+    if lines is not None:  # most classes never mention it: skip walking them (this runs on a fresh kernel's check)
+        segment = "\n".join(lines[cls.lineno - 1:cls.end_lineno or len(lines)])
+        if "auto" not in segment or "batch_size" not in segment:
+            return None
     for node in ast.walk(cls):
         test = node.test if isinstance(node, (ast.If, ast.Assert)) else None
         if test is None:
@@ -181,16 +185,18 @@ def _classes() -> dict[str, _Class]:
         return classes
     for path in sorted(folder.glob("*.py")):
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
         except (SyntaxError, UnicodeDecodeError, OSError):
             continue
+        lines = source.splitlines()
         for node in tree.body:
             if not isinstance(node, ast.ClassDef):
                 continue
             init = next((b for b in node.body if isinstance(b, ast.FunctionDef) and b.name == "__init__"), None)
             info = _Class(node.name, path.stem, [_name_of(b) for b in node.bases], _registered(node),
                           _args(init, node.name) if init else None, _kwargs_use(init) if init else "super",
-                          _auto_batch(node))
+                          _auto_batch(node, lines))
             if node.name not in classes or info.registered:
                 classes[node.name] = info
     return classes

@@ -7,7 +7,8 @@ For the duration of one run, and only then:
   index instead of re-indexing for seconds;
 - ``lm_eval.api.registry.get_model`` returns a factory that reuses the session's loaded model;
 - lm_eval's (and transformers') ``tqdm`` bars, its log records and its printed text feed the cell's progress;
-  datasets' and the hub's own progress widgets are off.
+  datasets' and the hub's own progress widgets are off; the hub's log (its retry warnings) goes to the folded
+  log, and lm_eval's ``git describe`` runs with its stderr dropped (no ``fatal: not a git repository``).
 
 Each hook works only while lm_eval looks the name up at call time.  :class:`RunHooks` therefore records which
 hooks fired (:attr:`RunHooks.fired`; :meth:`RunHooks.silent` names the ones that should have and did not, so a
@@ -129,6 +130,7 @@ class RunHooks:
             self._model_hook()
             self._progress_hooks()
             self._library_bars_off()
+            self._quiet_helpers()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -254,6 +256,38 @@ class RunHooks:
             if is_on is not None and off is not None and on is not None and is_on():
                 off()
                 self._stack.callback(on)
+
+
+    def _quiet_helpers(self) -> None:
+        """lm_eval's ``get_git_commit_hash`` runs ``git describe`` with git's stderr on the kernel's fd 2 (so
+        ``fatal: not a git repository`` lands in the cell), and the hub's retry warnings go to the hub's own
+        stderr handler: for the run, git's stderr is dropped and the hub's log goes to the folded log."""
+        import subprocess
+
+        utils = sys.modules.get("lm_eval.loggers.utils")
+        real = getattr(utils, "get_git_commit_hash", None)
+        if utils is not None and real is not None:
+            fired = self.fired
+
+            def get_git_commit_hash() -> Any:
+                fired["git"] += 1
+                try:
+                    return subprocess.check_output(["git", "describe", "--always"],  # noqa: S607 - as lm_eval
+                                                   stderr=subprocess.DEVNULL).strip().decode()
+                except (subprocess.CalledProcessError, FileNotFoundError):
+                    fallback = getattr(utils, "get_commit_from_path", None)
+                    import os
+
+                    return fallback(os.getcwd()) if fallback else None
+
+            for name, module in list(sys.modules.items()):
+                if name.startswith("lm_eval") and getattr(module, "get_git_commit_hash", None) is real:
+                    self._patch(module, "get_git_commit_hash", get_git_commit_hash)
+        hub_logger = logging.getLogger("huggingface_hub")
+        self._stack.callback(setattr, hub_logger, "propagate", hub_logger.propagate)
+        self._stack.callback(setattr, hub_logger, "handlers", list(hub_logger.handlers))
+        hub_logger.handlers = [self._log_handler]
+        hub_logger.propagate = False
 
 
 def run_cli_body(namespace: Any) -> None:

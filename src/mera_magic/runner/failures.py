@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..environ import mask_secrets
 from ..errors import MeraError, RunError
 from ..spec import RunSpec
@@ -53,13 +55,36 @@ def explain_failure(exc: BaseException, spec: RunSpec) -> MeraError:
         hint = _explain_tasks(exc, spec) or "Check --model_args against `%mera check` (it names what the backend accepts)."
     elif isinstance(exc, (ImportError, ModuleNotFoundError)):
         message = f"a module is missing: {exc}"
-        hint = _explain_tasks(exc, spec) or "Install it in the kernel's environment (e.g. `pip install \"lm-eval[hf,api]\"`)."
+        hint = _explain_tasks(exc, spec) or _install_hint(exc)
     else:
         message = f"the evaluation failed: {type(exc).__name__}: {exc}"
         hint = "`%config MeraMagic.short_errors = False` shows the full traceback."
     error = RunError(mask_secrets(message, spec.env, spec.model_args), hint=hint)
     error.__cause__ = exc
     return error
+
+
+def _missing_module(exc: BaseException) -> str | None:
+    """The top-level package an ImportError is about (``exc.name``, or named in lm_eval's own message)."""
+    name = getattr(exc, "name", None)
+    if name:
+        return str(name).split(".")[0]
+    text = str(exc)
+    for pattern in (r"No module named '([\w.]+)'", r"package `([\w.\-]+)`", r"packages \[([^\]]+)\]",
+                    r"install ([\w\-]+) (?:via|using)"):
+        m = re.search(pattern, text)
+        if m:
+            return m.group(1).split(",")[0].strip(" '\"").split(".")[0]
+    return None
+
+
+def _install_hint(exc: BaseException) -> str:
+    module = _missing_module(exc)
+    if module is None:
+        return "Install the missing package in the kernel's environment, then restart the kernel."
+    from ..lmeval.requirements import install_for
+
+    return f"Install it in the kernel's environment: `{install_for(module)}`, then restart the kernel."
 
 
 def _explain_tasks(exc: BaseException, spec: RunSpec) -> str | None:
