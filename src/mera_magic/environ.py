@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .spec import MASK, is_secret_name
-
 
 def _hub_constant(name: str) -> Callable[[], str | None]:
     def read() -> str | None:
@@ -167,15 +165,3 @@ def scoped_environment(env: Mapping[str, str]) -> Iterator[None]:
             lg.handlers[:] = handlers
             lg.setLevel(level)
             lg.propagate = propagate
-
-
-def mask_secrets(text: str, env: Mapping[str, str] | None = None, extra: Mapping[str, Any] | None = None) -> str:
-    """Replace every secret value (from ``env``, ``extra`` and the process environment) in ``text`` by a mask."""
-    values: set[str] = set()
-    for source in (os.environ, env or {}, extra or {}):
-        for name, value in source.items():
-            if is_secret_name(name) and isinstance(value, str) and len(value) >= 6:
-                values.add(value)
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text

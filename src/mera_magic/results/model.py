@@ -277,29 +277,34 @@ class RunResult:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         from ..display.view import result_bundle
+        from ..secrets import mask_text
 
-        return result_bundle(self)
+        return {k: mask_text(v) if isinstance(v, str) else v for k, v in result_bundle(self).items()}
 
     def __repr__(self) -> str:
         from ..display.text import result_text
+        from ..secrets import mask_text
 
-        return result_text(self)
+        return mask_text(result_text(self))
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """The metrics table as CSV: written to ``path`` (returns None), or returned as a string."""
+        from ..secrets import mask_text
         from .export import write_or_return
 
-        return write_or_return(self.metrics.to_csv(index=False), path)
+        return write_or_return(mask_text(self.metrics.to_csv(index=False)), path)
 
     def to_markdown(self) -> str:
         """The metrics as a Markdown table (Task | Filter | n-shot | Metric | ↑ | Value | ± | Stderr)."""
+        from ..secrets import mask_text
         from .export import metrics_markdown
 
-        return metrics_markdown(self.metrics, self.groups)
+        return mask_text(metrics_markdown(self.metrics, self.groups))
 
     def to_html(self, path: str | Path | None = None) -> str | None:
         """A standalone HTML page (metrics, config, environment): written to ``path``, or returned."""
         from ..display.html import result_page
+        from ..secrets import mask_text
         from .export import write_or_return
 
-        return write_or_return(result_page(self), path)
+        return write_or_return(mask_text(result_page(self)), path)

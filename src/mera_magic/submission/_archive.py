@@ -11,27 +11,12 @@ import hashlib
 import io
 import json
 import os
-import re
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..spec import MASK, is_secret_name
-
-_KV = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^,\s]*)")
-
-
-def mask(value: Any) -> Any:
-    """A copy of a results file's content with secret values masked (keys by name, ``k=v`` text by key)."""
-    if isinstance(value, dict):
-        return {k: MASK if is_secret_name(str(k)) and v not in (None, "", False) else mask(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    if isinstance(value, str) and "=" in value:
-        return _KV.sub(lambda m: f"{m.group('key')}={MASK}" if is_secret_name(m.group("key")) and m.group("value")
-                       else m.group(0), value)
-    return value
+from ..secrets import mask_data as mask
 
 LOGS_NAME = "logs_public.zip"
 #: tasks whose prompts are hashed in the public logs (MERA keeps their test dialogue closed)
