@@ -2,7 +2,8 @@
 
 ``logs_public.zip`` holds the samples files the archive was built from and their runs' results files, as
 MERA's packer does; ruTiE's prompts are replaced by their sha256 (its test dialogue stays closed), and secrets
-in the results files' model_args are masked.
+are masked (every secret in the results files, the session's known secret values in the samples files).
+Entry names are the files' own names, and only names lm_eval could have written (no ``\\``, ``/``, ``..``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..errors import SubmissionError
+from ..lmeval.output import CorruptedFile, read_json, safe_name
 from ..secrets import mask_data as mask
+from ..secrets import mask_text
 
 LOGS_NAME = "logs_public.zip"
 #: tasks whose prompts are hashed in the public logs (MERA keeps their test dialogue closed)
@@ -48,18 +52,40 @@ def hashed_prompts(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _entry_name(path: Path, written: set[str]) -> str:
+    """The archive entry name of ``path``: its file name, when lm_eval could have written it and it is new."""
+    if not safe_name(path.name):
+        raise SubmissionError(f"{path}: the file name cannot go into {LOGS_NAME} (only letters, digits, `_`, `.`, "
+                              "`-`; no `\\`, `/` or `..`)", hint="Rename the file or move it out of the folder.")
+    if path.name in written:
+        raise SubmissionError(f"{path}: a file of the same name is already in {LOGS_NAME}",
+                              hint="Two runs wrote the same file name in different folders: pack them separately.")
+    written.add(path.name)
+    return path.name
+
+
 def logs_zip(samples: Iterable[tuple[str, Path]], results: Iterable[Path]) -> bytes:
-    """``logs_public.zip`` in memory from ``(lm_eval task, samples path)`` pairs and results files."""
+    """``logs_public.zip`` in memory from ``(lm_eval task, samples path)`` pairs and results files.
+
+    Secret values known to the session are masked in the samples files, every secret in the results files;
+    entry names are the files' own names, checked (:func:`mera_magic.lmeval.output.safe_name`).
+    """
     buf = io.BytesIO()
+    written: set[str] = set()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for task, path in samples:
+            name = _entry_name(path, written)
+            text = path.read_text(encoding="utf-8")
             if task.startswith(HASHED_PROMPTS):
-                zf.writestr(path.name, hashed_prompts(path.read_text(encoding="utf-8")))
-            else:
-                zf.write(path, arcname=path.name)
+                text = hashed_prompts(text)
+            zf.writestr(name, mask_text(text, known_only=True))
         for path in results:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            zf.writestr(path.name, json.dumps(mask(raw), ensure_ascii=False, indent=2))
+            name = _entry_name(path, written)
+            try:
+                raw = read_json(path)
+            except CorruptedFile as exc:
+                raise SubmissionError(f"{path}: {exc.reason}", hint="Move the file out of the folder.") from None
+            zf.writestr(name, json.dumps(mask(raw), ensure_ascii=False, indent=2))
     return buf.getvalue()
 
 
