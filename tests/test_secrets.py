@@ -159,3 +159,120 @@ def test_facade_submodule_imported_first() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
     assert done.stdout.strip() == "ok", done.stderr
+
+
+# -- real runs: every byte a run writes or shows ---------------------------------------------------------------
+#: one distinct token per route; each must appear nowhere the project writes or shows
+ROUTE_TOKENS = {
+    "literal": "hf_LITERALaaaaaaaaaaaaaaaaaaaa",
+    "var": "VARTOKEN-bbbbbbbbbbbb",
+    "mera_secret": "SESSIONTOKEN-cccccccccc",
+    "USE_AUTH_TOKEN": "useauth-dddddddddd",
+    "ACCESS_TOKEN": "access-eeeeeeeeee",
+    "OPENAI_API_KEY": "openaikey-ffffffff",
+    "API_TOKEN": "apitoken-gggggggg",
+    "AWS_SECRET_ACCESS_KEY": "awssecret-hhhhhhhh",
+    "MY_PASSWORD": "password-iiiiiiii",
+}
+
+
+def _route_command(model: Path, tasks: Path, out: Path) -> str:
+    t = ROUTE_TOKENS
+    variables = " ".join(f"{name}={t[name]}" for name in ("USE_AUTH_TOKEN", "ACCESS_TOKEN", "OPENAI_API_KEY",
+                                                           "API_TOKEN", "AWS_SECRET_ACCESS_KEY", "MY_PASSWORD"))
+    return (f"{variables} lm_eval --model hf --model_args pretrained={model},dtype=float32,token={t['literal']} "
+            f"--device cpu --batch_size 4 --include_path {tasks} --output_path {out} --log_samples "
+            "--tasks parus")
+
+
+def _bytes_under(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def _assert_no_token(blob: bytes | str, where: str) -> None:
+    data = blob.encode("utf-8") if isinstance(blob, str) else blob
+    leaked = [name for name, token in ROUTE_TOKENS.items() if token.encode() in data]
+    assert not leaked, f"{where} shows the tokens of {leaked}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("child", [False, True], ids=["in_process", "child_process"])
+def test_run_writes_and_shows_no_secret(demo_model: Path, demo_tasks: Path, tmp_path: Path, child: bool) -> None:
+    from mera_magic.runner import run
+    from mera_magic.submission import submission
+
+    SESSION.secrets["MYKEY"] = ROUTE_TOKENS["mera_secret"]
+    namespace = {"VARKEY": ROUTE_TOKENS["var"]}
+    out = tmp_path / "out"
+    text = _route_command(demo_model, demo_tasks, out)
+    # the $VAR and %mera secret routes go through variables the run carries
+    text = f"VAR_TOKEN=$VARKEY SESSION_TOKEN=$MYKEY {text}"
+    result = run(text, namespace=namespace, display=False, subprocess=child)
+    shown = [repr(result), repr(result.spec), str(result.config), json.dumps(result.raw, default=str),
+             result.to_markdown(), result.to_html() or "", result.to_csv() or "",
+             json.dumps(result._repr_mimebundle_(), default=str)]
+    _assert_no_token("\n".join(shown), "the RunResult")
+    _assert_no_token(_bytes_under(out), "the results and samples files")
+    written = json.loads(next(out.rglob("results_*.json")).read_text(encoding="utf-8"))
+    assert written["config"]["model_args"]  # still lm_eval's record, with the values masked
+    archive = submission(out, dst=tmp_path / "sub.zip", tasks="parus", allow_partial=True)
+    _assert_no_token(Path(archive.path).read_bytes(), "the submission archive")
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(archive.path) as zf, zipfile.ZipFile(io.BytesIO(zf.read("logs_public.zip"))) as logs:
+        _assert_no_token(b"".join(logs.read(name) for name in logs.namelist()), "logs_public.zip")
+
+
+@pytest.mark.slow
+def test_failed_run_error_shows_no_secret(demo_tasks: Path, tmp_path: Path) -> None:
+    from mera_magic.runner import run
+
+    text = ("lm_eval --model local-completions --model_args "
+            f"base_url=http://user:{ROUTE_TOKENS['literal']}@127.0.0.1:9/v1/completions,"
+            f"model=x,tokenizer_backend=None,api_key={ROUTE_TOKENS['OPENAI_API_KEY']},max_retries=1 "
+            f"--include_path {demo_tasks} --tasks simplear --limit 1 --output_path {tmp_path / 'o'}")
+    with pytest.raises(MeraError) as raised:
+        run(text, display=False, run_checks=False)
+    MeraError.short = False
+    try:
+        shown = "".join(raised.value._render_traceback_()) + str(raised.value)
+    finally:
+        MeraError.short = True
+    _assert_no_token(shown, "the error")
+
+
+@pytest.mark.slow
+def test_child_command_line_has_no_secret(demo_model: Path, demo_tasks: Path, tmp_path: Path) -> None:
+    """While the child runs, /proc/<pid>/cmdline (readable by every user) holds placeholders only."""
+    import threading
+    import time
+
+    from mera_magic.runner import run
+
+    seen: list[bytes] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        me = os.getpid()
+        while not done.is_set():
+            for proc in Path("/proc").iterdir():
+                if not proc.name.isdigit() or int(proc.name) == me:
+                    continue
+                try:
+                    cmdline = (proc / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"child_main" in cmdline or b"lm_eval" in cmdline:
+                    seen.append(cmdline)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        run(_route_command(demo_model, demo_tasks, tmp_path / "o"), display=False, subprocess=True)
+    finally:
+        done.set()
+        watcher.join(5)
+    assert any(b"child_main" in c for c in seen), "the child process was never seen"
+    _assert_no_token(b"\n".join(seen), "the child's command line")

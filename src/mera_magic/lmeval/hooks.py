@@ -203,6 +203,7 @@ class RunHooks:
         try:
             self._results_hook()
             self._writer_hook()
+            self._log_masking_hook()
             self._task_index_hook()
             self._model_hook()
             self._progress_hooks()
@@ -253,6 +254,29 @@ class RunHooks:
     def _writer_hook(self) -> None:
         for obj, name, value in writer_patches(self.fired, self.write_errors):
             self._patch(obj, name, value)
+
+    def _log_masking_hook(self) -> None:
+        """Every log record made during the run has its secrets masked (lm_eval logs its model_args, token
+        included, as "Initializing hf model, with arguments: {...}"), whatever handler shows it."""
+        from ..secrets import mask_text
+
+        real = logging.getLogRecordFactory()
+        fired = self.fired
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = real(*args, **kwargs)
+            try:
+                text = record.getMessage()
+            except Exception:  # noqa: BLE001 - a record whose arguments do not fit its format stays as it is
+                return record
+            masked = mask_text(text)
+            if masked != text:
+                fired["log_masking"] += 1
+                record.msg, record.args = masked, None
+            return record
+
+        logging.setLogRecordFactory(factory)
+        self._stack.callback(logging.setLogRecordFactory, real)
 
     def write_failure(self) -> Any:
         """A RunError naming the files lm_eval could not write (path, errno), or None."""
