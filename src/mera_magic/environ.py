@@ -178,11 +178,27 @@ def plan(env: Mapping[str, str], cuda_devices_at_start: str | None = None) -> En
     return result
 
 
+def _check_variable(name: str, value: str) -> None:
+    """ParseError for a variable ``os.environ`` cannot hold (a NUL byte, ``=`` in the name, an empty name)."""
+    from .errors import ParseError
+
+    shown = name.replace("\0", "\\0")
+    if "\0" in name or "\0" in value:
+        where = "name" if "\0" in name else "value"
+        raise ParseError(f"the variable {shown} cannot be set: its {where} holds a NUL byte (\\0), which no "
+                         "environment variable can hold", hint="Check the $VAR or notebook variable it came from.")
+    if not name or "=" in name:
+        raise ParseError(f"the variable name {shown!r} cannot be set (empty or with `=`)",
+                         hint="Write NAME=VALUE with a name of letters, digits and `_`.")
+
+
 @contextlib.contextmanager
 def scoped_environment(env: Mapping[str, str]) -> Iterator[None]:
     """Set ``env`` for the duration of the block, then restore ``os.environ``, ``sys.path``, the patched
     module settings, the libraries' settings (:func:`restore_library_state`) and the ``lm_eval`` loggers
     exactly as they were, whatever happens inside."""
+    for name, value in env.items():
+        _check_variable(name, value)
     saved_env = dict(os.environ)
     saved_path = list(sys.path)
     saved_libraries = library_state()
