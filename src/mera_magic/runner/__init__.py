@@ -21,6 +21,7 @@ from ..checks import CACHE_OWNER_SUFFIX, cache_owner, check
 from ..command import parse_command
 from ..errors import CheckError, RunError
 from ..findings import Finding
+from ..secrets import register_spec
 from ..session import SESSION
 from ..spec import RunSpec
 from .child import evaluate_in_child
@@ -105,6 +106,7 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
         spec = parsed.spec
     else:
         spec = spec_or_text
+    register_spec(spec)  # its secrets are masked in everything the run shows or writes
     with environ.scoped_environment(spec.env):
         if run_checks:
             _raise_on_errors(check(parsed.text if parsed else spec, namespace=namespace))
