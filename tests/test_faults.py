@@ -127,8 +127,8 @@ def test_thousands_of_junk_results_files_are_listed_once(tmp_path: Path, good_ru
         warnings.simplefilter("ignore")
         result = mm.load(folder)  # the newest readable run, every junk file named once
         assert "parus" in set(result.metrics["task"]) and len(result.problems) == 3000
-        assert str(result.problems[0]).endswith("results_2027-01-01T00-00-00.002999.json: not valid JSON: "
-                                                "Expecting value at line 1, column 1.")
+        assert str(result.problems[0]).endswith("results_2027-01-01T00-00-00.002999.json:1: not valid JSON "
+                                                "(Expecting value, column 1).")
 
 
 # -- archive names --------------------------------------------------------------------------------------------------

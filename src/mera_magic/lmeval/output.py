@@ -170,6 +170,8 @@ class CorruptedFile(Exception):
 
     def __init__(self, path: Path, line: Optional[int], reason: str) -> None:
         self.path, self.line, self.reason = path, line, reason
+        #: the line of a whole JSON file where it stops being valid (None when not a syntax error)
+        self.at_line: Optional[int] = None
         where = f"line {line} of {path}" if line else str(path)
         super().__init__(f"corrupted JSONL {where}: {reason}" if line else f"unreadable JSON {where}: {reason}")
 
@@ -270,7 +272,9 @@ def load_json_text(path: Path, limit: int = MAX_RESULTS_BYTES) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CorruptedFile(path, None, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        error = CorruptedFile(path, None, f"not valid JSON ({exc.msg}, column {exc.colno})")
+        error.at_line = exc.lineno
+        raise error from None
     except RecursionError:
         raise CorruptedFile(path, None, _TOO_DEEP) from None
 

@@ -30,8 +30,9 @@ def read_results_checked(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     try:
         raw = load_json_text(path)
     except CorruptedFile as exc:
+        where = f"{path}:{exc.at_line}" if exc.at_line else str(path)
         raise ResultsError(
-            f"{path}: {exc.reason}.",
+            f"{where}: {exc.reason}.",
             hint="The file may be truncated (a run that was killed while saving) or edited by hand.",
         ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("results"), dict):
