@@ -82,13 +82,15 @@ def test_no_token_in_anything_the_project_wrote(demo_model: Path, demo_tasks: Pa
         f"pretrained={demo_model},dtype=float32,token=$MYKEY {run_args} --output_path out2",
         "r2",
         # a failing run: a server that is not there, credentials in the URL, a header and an API key
-        "%%mera\nlm_eval --model local-completions --model_args "
-        f"\"base_url=http://user:${{T_userinfo}}@127.0.0.1:9/v1/completions,model=x,tokenizer_backend=None,"
-        f"api_key=$T_OPENAI_API_KEY,max_retries=1\" --include_path {demo_tasks} --tasks simplear --limit 1",
+        "%%mera\nOPENAI_API_KEY=$T_OPENAI_API_KEY lm_eval --model local-completions --model_args "
+        '"{\\"base_url\\": \\"http://user:${T_userinfo}@127.0.0.1:9/v1/completions\\", \\"model\\": \\"x\\", '
+        '\\"tokenizer_backend\\": null, \\"max_retries\\": 1, '
+        '\\"header\\": {\\"Authorization\\": \\"Bearer ${T_header}\\"}}" '
+        f"--include_path {demo_tasks} --tasks simplear --limit 1 --predict_only --output_path out3",
         "%config MeraMagic.short_errors = False",
-        "import mera_magic\nmera_magic.parse('lm_eval --model local-completions --model_args "
+        "import mera_magic\nspec = mera_magic.parse('lm_eval --model local-completions --model_args "
         "base_url=http://127.0.0.1:9/v1/completions --tasks parus')\n"
-        "spec = _\nspec.model_args['header'] = {'Authorization': 'Bearer ' + T_header}\nprint(spec); spec",
+        "spec.model_args['header'] = {'Authorization': 'Bearer ' + T_header}\nprint(spec); spec",
         "raise mera_magic.MeraError('failed with Bearer ' + T_header + ' and ' + T_userinfo)",
         "import mera_magic\nold = mera_magic.load('old044')\nprint(old.config); old",
         "sub = mera_magic.submission('out1', dst='sub.zip', tasks='parus', allow_partial=True)\nsub",
@@ -99,8 +101,8 @@ def test_no_token_in_anything_the_project_wrote(demo_model: Path, demo_tasks: Pa
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     nbformat.write(nb, tmp_path / "saved.ipynb")
     errors = {i: o["ename"] for i, c in enumerate(nb.cells) for o in c.outputs if o.output_type == "error"}
-    assert set(errors) == {7, 10}, errors  # the failing run and the raised error; every other cell ran
-    assert errors[7] == "RunError"
+    # the failing run and the raised error; every other cell ran
+    assert errors == {7: "RunError", 10: "MeraError"}, [c.outputs for c in nb.cells if c.outputs][-6:]
     # every byte the project produced, and the notebook as saved
     assert _hits(_without_sources(nbformat.read(tmp_path / "saved.ipynb", as_version=4))) == []
     for folder in ("out1", "out2"):
