@@ -124,9 +124,11 @@ def test_errors_are_masked_short_and_long() -> None:
 def test_child_argv_carries_placeholders_only() -> None:
     register("hf_child00000000000000000000")
     argv = ["--model", "hf", "--model_args", "pretrained=x,token=hf_child00000000000000000000,api_key=other-secret-1",
-            "--tasks", "parus"]
+            "--tasks", "parus", "--model_args",
+            '{"base_url": "http://u:urlsecret-1@h/v1", "header": {"Authorization": "Bearer hdrsecret-1"}}']
     free, carried = secret_free(argv)
-    assert "hf_child00000000000000000000" not in " ".join(free) and "other-secret-1" not in " ".join(free)
+    for secret in ("hf_child00000000000000000000", "other-secret-1", "urlsecret-1", "hdrsecret-1"):
+        assert secret not in " ".join(free)
     assert restore(free, carried) == argv
 
 

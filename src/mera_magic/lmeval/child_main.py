@@ -27,10 +27,11 @@ MARKER = "mera-magic: "
 
 
 def restore(argv: list[str], secrets: dict[str, str]) -> list[str]:
-    """``argv`` with each placeholder replaced by its secret."""
+    """``argv`` with each placeholder replaced by its secret (newest first: a later placeholder may stand for a
+    text that holds an earlier one, as ``Bearer <placeholder>`` inside a header)."""
     out = []
     for word in argv:
-        for placeholder, value in secrets.items():
+        for placeholder, value in reversed(list(secrets.items())):
             word = word.replace(placeholder, value)
         out.append(word)
     return out
