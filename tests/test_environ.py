@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,10 +51,33 @@ def test_plan_sends_frozen_variables_to_a_child_process(tmp_path) -> None:
     assert environ.plan({"HF_TOKEN": "x", "TOKENIZERS_PARALLELISM": "false"}).in_process
 
 
-def test_secrets_masked_in_text() -> None:
-    text = environ.mask_secrets("token hf_abcdef123456 and key sk-1234567", {"HF_TOKEN": "hf_abcdef123456"},
-                                {"auth_token": "sk-1234567"})
-    assert "hf_abcdef123456" not in text and "sk-1234567" not in text
+def test_library_settings_a_run_changed_are_put_back(tmp_path: Path) -> None:
+    import datasets.config as cfg
+    import huggingface_hub.constants as hub
+
+    before = (hub.HF_HOME, cfg.HF_DATASETS_CACHE, cfg.IN_MEMORY_MAX_SIZE)
+    with environ.scoped_environment({"HF_DATASETS_CACHE": str(tmp_path / "ds"),
+                                     "HF_DATASETS_IN_MEMORY_MAX_SIZE": "12345"}):
+        assert cfg.IN_MEMORY_MAX_SIZE == 12345.0
+        hub.HF_HOME = str(tmp_path / "home")  # what a library reading the run's HF_HOME would have done
+    assert (hub.HF_HOME, cfg.HF_DATASETS_CACHE, cfg.IN_MEMORY_MAX_SIZE) == before
+
+
+def test_settings_module_first_imported_during_a_run_is_read_again(tmp_path: Path) -> None:
+    import importlib
+    import sys
+
+    import huggingface_hub.constants as hub
+
+    kernel_home = hub.HF_HOME
+    del sys.modules["huggingface_hub.constants"]  # as if the hub were first imported by the run
+    try:
+        with environ.scoped_environment({"HF_HOME": str(tmp_path / "run_home")}):
+            during = importlib.import_module("huggingface_hub.constants")
+            assert during.HF_HOME == str(tmp_path / "run_home")
+        assert sys.modules["huggingface_hub.constants"].HF_HOME == kernel_home
+    finally:
+        sys.modules["huggingface_hub.constants"] = hub
 
 
 def test_malformed_value_is_left_to_the_checks() -> None:

@@ -287,7 +287,7 @@ def test_mask_in_model_args_string() -> None:
 
     masked = mask({"model_args": "pretrained=x,auth_token=abc,api_key='k k',dtype=float32", "HF_TOKEN": "t"})
     assert masked == {
-        "model_args": f"pretrained=x,auth_token={MASK},api_key={MASK},dtype=float32",
+        "model_args": f"pretrained=x,auth_token={MASK},api_key='{MASK}',dtype=float32",
         "HF_TOKEN": MASK,
     }
 

@@ -17,6 +17,8 @@ evaluator, torch, transformers) are imported only when a run starts.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from .checks import check
@@ -56,7 +58,13 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import the heavier parts of the facade on first use."""
+    """Import the heavier parts of the facade on first use.
+
+    The value is then bound in this module: importing a subpackage binds the subpackage's name here
+    (``mera_magic.submission`` the package), which would shadow a facade function of the same name
+    (``mera_magic.submission(...)``) after its first use; binding the function afterwards keeps the facade
+    what it says, however it is reached.
+    """
     if name not in _LAZY:
         raise AttributeError(f"module 'mera_magic' has no attribute {name!r}")
     import importlib
@@ -64,8 +72,23 @@ def __getattr__(name: str) -> Any:
     module_name, attribute = _LAZY[name]
     module = importlib.import_module(f".{module_name}", __name__)
     value = module if attribute is None else getattr(module, attribute)
-    globals()[name] = value  # importing mera_magic.submission set the name to the sub-package: the facade wins
+    globals()[name] = value
     return value
+
+
+class _Facade(types.ModuleType):
+    """This package's module type: when the import system binds a subpackage whose name is also a facade
+    function (``import mera_magic.submission`` binds ``mera_magic.submission``), the function is bound."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        lazy = _LAZY.get(name)
+        if lazy is not None and lazy[1] is not None and isinstance(value, types.ModuleType) \
+                and value.__name__ == f"{__name__}.{lazy[0]}" and hasattr(value, lazy[1]):
+            value = getattr(value, lazy[1])
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -7,6 +7,10 @@ CUDA start-up; for those :func:`plan` decides:
 - applied in-process: ``PYTHONPATH`` (prepended to ``sys.path`` for the run), ``HF_DATASETS_CACHE`` and
   ``HF_DATASETS_IN_MEMORY_MAX_SIZE`` (``datasets.config`` is updated for the run when datasets is already
   imported), and any import-time variable whose module is not imported yet (it takes effect at that import);
+- library settings a run changed are put back afterwards: the constants of ``huggingface_hub.constants``,
+  ``datasets.config``, ``transformers.utils.hub`` and lm_eval's cache module return to what they were, and a
+  settings module first imported during a run with ``HF_*`` variables is imported again with the kernel's own
+  (:func:`restore_library_state`), so the next plain run does not silently use the last run's caches;
 - a fresh child process: an import-time variable whose module is already imported with a different value
   (``HF_HOME``, ``HF_HUB_CACHE``, offline switches, ``LM_HARNESS_CACHE_PATH``), or ``CUDA_VISIBLE_DEVICES``
   changed after CUDA started.  Never silently ignored: the reason is shown.
@@ -15,15 +19,15 @@ CUDA start-up; for those :func:`plan` decides:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import sys
+import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-
-from .spec import MASK, is_secret_name
 
 
 def _hub_constant(name: str) -> Callable[[], str | None]:
@@ -73,6 +77,53 @@ PATCHABLE: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "HF_DATASETS_CACHE": ("datasets.config", "HF_DATASETS_CACHE", lambda v: Path(v).expanduser()),
     "HF_DATASETS_IN_MEMORY_MAX_SIZE": ("datasets.config", "IN_MEMORY_MAX_SIZE", float),
 }
+
+
+#: modules that read variables once, at import, into module constants: a run's variables must not outlive it there
+LIBRARY_STATE = ("huggingface_hub.constants", "datasets.config", "transformers.utils.hub", "lm_eval.caching.cache")
+#: of those, the ones that hold nothing but settings: imported for the first time during a run (with the run's
+#: variables), they are imported again afterwards with the kernel's own
+RELOADABLE = ("huggingface_hub.constants", "datasets.config", "lm_eval.caching.cache")
+#: the variables those modules read
+_LIBRARY_VARIABLES = ("HF_", "HUGGINGFACE", "XDG_CACHE_HOME", "LM_HARNESS", "DATASETS", "TRANSFORMERS")
+
+
+def _constants(module: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(module).items() if k.isupper() and not isinstance(v, types.ModuleType)}
+
+
+def library_state() -> dict[str, dict[str, Any]]:
+    """The settings of :data:`LIBRARY_STATE`'s imported modules: ``{module: {CONSTANT: value}}``."""
+    return {name: _constants(sys.modules[name]) for name in LIBRARY_STATE if name in sys.modules}
+
+
+def restore_library_state(saved: dict[str, dict[str, Any]], env: Mapping[str, str]) -> list[str]:
+    """Put back what a run changed in the libraries' settings (``os.environ`` must be restored already).
+
+    Modules imported before the run get their constants back; settings modules first imported during a run
+    that set variables are imported again, so they read the kernel's variables.  Returns ``module.NAME`` of
+    everything put back.
+    """
+    restored = []
+    for name, constants in saved.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attribute, value in constants.items():
+            if getattr(module, attribute, value) is not value:
+                setattr(module, attribute, value)
+                restored.append(f"{name}.{attribute}")
+    if any(k.startswith(_LIBRARY_VARIABLES) for k in env):
+        for name in RELOADABLE:
+            module = sys.modules.get(name)
+            if module is not None and name not in saved:
+                before = _constants(module)
+                try:
+                    importlib.reload(module)
+                except Exception:  # noqa: BLE001 - a module that cannot be read again keeps the run's values
+                    continue
+                restored += [f"{name}.{k}" for k, v in _constants(module).items() if before.get(k) != v]
+    return restored
 
 
 def _same(wanted: str, in_effect: str) -> bool:
@@ -137,12 +188,30 @@ def plan(env: Mapping[str, str], cuda_devices_at_start: str | None = None) -> En
     return result
 
 
+def _check_variable(name: str, value: str) -> None:
+    """ParseError for a variable ``os.environ`` cannot hold (a NUL byte, ``=`` in the name, an empty name)."""
+    from .errors import ParseError
+
+    shown = name.replace("\0", "\\0")
+    if "\0" in name or "\0" in value:
+        where = "name" if "\0" in name else "value"
+        raise ParseError(f"the variable {shown} cannot be set: its {where} holds a NUL byte (\\0), which no "
+                         "environment variable can hold", hint="Check the $VAR or notebook variable it came from.")
+    if not name or "=" in name:
+        raise ParseError(f"the variable name {shown!r} cannot be set (empty or with `=`)",
+                         hint="Write NAME=VALUE with a name of letters, digits and `_`.")
+
+
 @contextlib.contextmanager
 def scoped_environment(env: Mapping[str, str]) -> Iterator[None]:
     """Set ``env`` for the duration of the block, then restore ``os.environ``, ``sys.path``, the patched
-    module settings and the ``lm_eval`` loggers exactly as they were, whatever happens inside."""
+    module settings, the libraries' settings (:func:`restore_library_state`) and the ``lm_eval`` loggers
+    exactly as they were, whatever happens inside."""
+    for name, value in env.items():
+        _check_variable(name, value)
     saved_env = dict(os.environ)
     saved_path = list(sys.path)
+    saved_libraries = library_state()
     saved_patches: list[tuple[Any, str, Any]] = []
     loggers = [logging.getLogger(n) for n in ("lm_eval", "lm-eval")]
     saved_loggers = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
@@ -177,15 +246,4 @@ def scoped_environment(env: Mapping[str, str]) -> Iterator[None]:
             lg.handlers[:] = handlers
             lg.setLevel(level)
             lg.propagate = propagate
-
-
-def mask_secrets(text: str, env: Mapping[str, str] | None = None, extra: Mapping[str, Any] | None = None) -> str:
-    """Replace every secret value (from ``env``, ``extra`` and the process environment) in ``text`` by a mask."""
-    values: set[str] = set()
-    for source in (os.environ, env or {}, extra or {}):
-        for name, value in source.items():
-            if is_secret_name(name) and isinstance(value, str) and len(value) >= 6:
-                values.add(value)
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text
+        restore_library_state(saved_libraries, env)

@@ -24,6 +24,8 @@ class Session:
     config: Config = field(default_factory=Config)
     #: secrets entered through ``%mera secret NAME`` (never in os.environ, the namespace or outputs)
     secrets: dict[str, str] = field(default_factory=dict)
+    #: every secret value seen this session (see mera_magic.secrets): masked in everything shown or written
+    secret_values: set[str] = field(default_factory=set)
     #: task indexes, keyed by (include_path, include_defaults)
     task_indexes: dict[tuple[str | None, bool], Any] = field(default_factory=dict)
     #: loaded models held for reuse (see mera_magic.runner.models)

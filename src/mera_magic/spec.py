@@ -35,10 +35,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-#: environment variables and model_args keys whose values are secrets: never shown, saved or logged
-_SECRET_ENV = re.compile(r"^(?:[A-Z0-9_]*_)?(TOKEN|API_KEY|APIKEY|SECRET|SECRET_KEY|PASSWORD|PASSWD)$")
-_SECRET_ARGS = frozenset({"auth_token", "api_key", "token", "hf_token", "password", "secret"})
-MASK = "********"
+from .secrets import MASK, is_secret_name, mask_data, mask_mapping, mask_text
+
+__all__ = ["MASK", "MODEL_NAME_KEYS", "RunSpec", "is_secret_name", "sanitize_model_name"]
+
 #: the model_args keys lm_eval names a run's output folder after, in its order of preference
 MODEL_NAME_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
 _UNSAFE_IN_FOLDER_NAME = re.compile(r"[\"<>:/|\\?*\[\]]+")
@@ -60,12 +60,7 @@ def sanitize_model_name(name: str) -> str:
     return _UNSAFE_IN_FOLDER_NAME.sub("__", name)
 
 
-def is_secret_name(name: str) -> bool:
-    """True for names like ``HF_TOKEN``, ``OPENAI_API_KEY`` or the ``auth_token`` model arg."""
-    return bool(_SECRET_ENV.match(name)) or name.lower() in _SECRET_ARGS
-
-
-@dataclass
+@dataclass(repr=False)
 class RunSpec:
     """One lm_eval run, as a MERA guide command describes it.  See the module docstring for the fields."""
 
@@ -111,9 +106,17 @@ class RunSpec:
     def masked(self) -> RunSpec:
         """A copy with every secret value replaced by a mask, for display and for saving."""
         spec = self.copy()
-        spec.env = {k: (MASK if is_secret_name(k) and v else v) for k, v in spec.env.items()}
-        spec.model_args = {k: (MASK if is_secret_name(k) and v else v) for k, v in spec.model_args.items()}
+        spec.env = mask_mapping(spec.env)
+        spec.model_args = mask_mapping(spec.model_args)
+        spec.options = {k: mask_data(v) for k, v in spec.options.items()}
+        spec.launcher = [mask_text(w) for w in spec.launcher]
         return spec
+
+    def __repr__(self) -> str:
+        """The fields with every secret masked (a repr is shown and saved in the notebook)."""
+        m = self.masked()
+        return (f"RunSpec(model={m.model!r}, model_args={m.model_args!r}, tasks={m.tasks!r}, "
+                f"options={m.options!r}, env={m.env!r}, launcher={m.launcher!r})")
 
     # conveniences used by checks, runner and display --------------------------------------------------
     def option(self, name: str, default: Any = None) -> Any:

@@ -24,8 +24,17 @@ from ..errors import ParseError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
-_OPERATORS = {"|": "a pipe", ";": "a command separator", "&": "a background or `&&` operator",
+_ASSIGNMENT_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_OPERATORS = {"|": "a pipe", ";": "a command separator", "&": "a background (`&`) or `&&` operator",
               ">": "a redirection", "<": "a redirection", "`": "a command substitution"}
+#: a run of characters that are taken as they are (consumed at once: a 1 MB cell lexes in well under a second)
+_PLAIN = re.compile(r"[^\s\\'\"$#<|;&>`]+")
+#: the same inside double quotes
+_PLAIN_QUOTED = re.compile(r"[^\"\\$\n`]+")
+#: a placeholder of the MERA guide's template (``<ДРУГИЕ ПАРАМЕТРЫ>``), on one line
+_PLACEHOLDER = re.compile(r"<[^<>\n]*>")
+#: dashes that look like ``-`` (a word processor's or a chat's "smart" dashes): ``—tasks``, ``–tasks``, ``−−tasks``
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 
 
 @dataclass
@@ -92,7 +101,13 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
             raw_text = "".join(raw)
             if backslashed:
                 backslashes.append(raw_text)
-            m = re.match(r"[A-Za-z_][A-Za-z0-9_]*=", raw_text)
+            if raw_text[:1] in _DASHES and raw_text[:1]:
+                flag = raw_text.lstrip(_DASHES).split("=", 1)[0]
+                raise ParseError(f"line {line}: `{raw_text[:40]}` starts with a look-alike dash "
+                                 f"(U+{ord(raw_text[0]):04X}), not `-`",
+                                 hint=f"Write `--{flag}` with two ASCII hyphens (text pasted from a document or a "
+                                      "chat often turns `--` into a long dash).")
+            m = _ASSIGNMENT_PREFIX.match(raw_text) if "=" in raw_text else None
             words.append(Word("".join(buf), m.group(0)[:-1] if m else "", expanded))
         buf, raw, expanded, in_word, backslashed = [], [], [], False, False
 
@@ -157,18 +172,18 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
                 i += 1
             continue
         if c == "<" and not in_word:
-            close = text.find(">", i)
-            if close > 0 and "\n" not in text[i:close]:
+            placeholder = _PLACEHOLDER.match(text, i)
+            if placeholder:
                 raise ParseError(
-                    f"line {line}: the placeholder `{text[i:close + 1]}` is still in the command",
+                    f"line {line}: the placeholder `{placeholder.group(0)}` is still in the command",
                     hint="Replace it with real variables or flags, or delete it (it comes from the MERA guide's template).")
         if c == "`":
             raise _substitution(line, "a backtick (`)")
         if c in _OPERATORS:
-            if c == "&" and i + 1 < n and text[i + 1] == "&" or c != "&":
-                raise ParseError(
-                    f"line {line}: `{c}` is {_OPERATORS[c]}; a %%mera cell holds one lm_eval command",
-                    hint="Quote the value if the character belongs to it, or put other shell commands in a `!` or `%%bash` cell.")
+            # `&` alone too: it would run the command in the background, not pass a task named "&"
+            raise ParseError(
+                f"line {line}: `{c}` is {_OPERATORS[c]}; a %%mera cell holds one lm_eval command",
+                hint="Quote the value if the character belongs to it, or put other shell commands in a `!` or `%%bash` cell.")
         in_word = True
         if c == "\\":
             if i + 1 < n:
@@ -207,6 +222,11 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
                     value, j = expand_at(j)
                     buf.append(value)
                     continue
+                run = _PLAIN_QUOTED.match(text, j)
+                if run:
+                    buf.append(run.group(0))
+                    j = run.end()
+                    continue
                 if d == "\n":
                     line += 1
                 buf.append(d)
@@ -219,6 +239,12 @@ def lex(text: str, namespace: Mapping[str, Any] | None = None,
             buf.append(value)
             raw.append(text[i:end])
             i = end
+            continue
+        run = _PLAIN.match(text, i)
+        if run:
+            buf.append(run.group(0))
+            raw.append(run.group(0))
+            i = run.end()
             continue
         buf.append(c)
         raw.append(c)

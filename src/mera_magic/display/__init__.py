@@ -34,7 +34,8 @@ def to_html(obj: Any, path: str | Path | None = None) -> str | None:
     """A standalone HTML page of a RunResult (metrics, configuration) or a Comparison (the table): written to
     ``path`` (returns None), or returned as a string."""
     from ..results.export import write_or_return
+    from ..secrets import mask_text
     from .html import comparison_page, result_page
 
     page = comparison_page(obj) if type(obj).__name__ == "Comparison" else result_page(obj)
-    return write_or_return(page, path)
+    return write_or_return(mask_text(page), path)

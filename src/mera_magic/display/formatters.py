@@ -29,10 +29,11 @@ def _show(obj: Any) -> bool:
 
 
 def _html(obj: Any) -> str:
+    from .outputs import masked
     from .view import comparison_bundle, result_bundle
 
     bundle = comparison_bundle(obj) if type(obj).__name__ == "Comparison" else result_bundle(obj)
-    return str(bundle["text/html"])
+    return str(masked(bundle)["text/html"])
 
 
 def register(shell: Any = None) -> bool:

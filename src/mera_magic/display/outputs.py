@@ -12,6 +12,14 @@ from typing import Any
 
 Bundle = dict[str, Any]
 
+
+def masked(bundle: Bundle) -> Bundle:
+    """The bundle with every secret masked in its text parts: every output of the results views goes through
+    here, so a token in a prompt, an answer or a config value never reaches the saved notebook."""
+    from ..secrets import mask_text
+
+    return {mime: mask_text(value) if isinstance(value, str) else value for mime, value in bundle.items()}
+
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -19,7 +27,7 @@ class LiveOutput:
     """One plain output, shown with :meth:`show` and replaced by :meth:`update`; ``bundle`` is what it holds now."""
 
     def __init__(self, bundle: Bundle) -> None:
-        self.bundle: Bundle = bundle
+        self.bundle: Bundle = masked(bundle)
         self.handle: Any = None
 
     def show(self) -> None:
@@ -30,16 +38,16 @@ class LiveOutput:
 
     def update(self, bundle: Bundle) -> None:
         """Replace what the output shows (also before it is shown: then :meth:`show` shows this)."""
-        self.bundle = bundle
+        self.bundle = masked(bundle)
         if self.handle is not None:
-            self.handle.update(bundle, raw=True)
+            self.handle.update(self.bundle, raw=True)
 
 
 def show_bundle(bundle: Bundle) -> None:
     """Display a bundle once (a plain output that never changes)."""
     from IPython.display import display
 
-    display(bundle, raw=True)
+    display(masked(bundle), raw=True)
 
 
 def show_controls(widget: Any, text: str = "") -> None:
@@ -53,7 +61,7 @@ def show_controls(widget: Any, text: str = "") -> None:
         data = data[0]
     bundle = {key: value for key, value in (data or {}).items() if key != "text/plain"}
     bundle["text/plain"] = text
-    display(bundle, raw=True)
+    display(masked(bundle), raw=True)
 
 
 def widgets_available() -> bool:

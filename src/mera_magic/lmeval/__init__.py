@@ -11,7 +11,8 @@ to change:
 - :mod:`.tasks`: its task index (``TaskManager``), cached per include path;
 - :mod:`.hooks`: the run-time hooks a run installs (results capture, task index, model reuse, progress),
   each verified to have fired and all restored however the run ends;
-- :mod:`.output`: the one reader of the folders it writes (runs, results files, samples files).
+- :mod:`.output`: the one reader of the folders it writes (runs, results files, samples files);
+- :mod:`.child_main`: a child process's ``lm_eval`` (secrets from the environment, the writers' hooks).
 """
 
 from __future__ import annotations

@@ -8,7 +8,12 @@ For the duration of one run, and only then:
 - ``lm_eval.api.registry.get_model`` returns a factory that reuses the session's loaded model;
 - lm_eval's (and transformers') ``tqdm`` bars, its log records and its printed text feed the cell's progress;
   datasets' and the hub's own progress widgets are off; the hub's log (its retry warnings) goes to the folded
-  log, and lm_eval's ``git describe`` runs with its stderr dropped (no ``fatal: not a git repository``).
+  log, and lm_eval's ``git describe`` runs with its stderr dropped (no ``fatal: not a git repository``);
+- ``EvaluationTracker.save_results_aggregated``/``save_results_samples`` (lm_eval's writers of
+  ``results_*.json`` and ``samples_*.jsonl``) get a copy with every secret value masked (the one deliberate
+  difference from the CLI's files), and a write lm_eval could not do (it only logs a warning) is recorded with
+  its path and errno, so the run fails instead of saying "done" (:func:`writer_patches`, also used by the child
+  process entry point :mod:`.child_main`).
 
 Each hook works only while lm_eval looks the name up at call time.  :class:`RunHooks` therefore records which
 hooks fired (:attr:`RunHooks.fired`; :meth:`RunHooks.silent` names the ones that should have and did not, so a
@@ -38,6 +43,76 @@ from .install import capabilities
 
 #: hooks that fire in every successful run of any backend: the results capture and the model factory
 EXPECTED = ("results", "model")
+
+
+@contextlib.contextmanager
+def _failed_writes(tracker: Any, what: str, errors: list[str]) -> Iterator[None]:
+    """Record the exception behind lm_eval's "Could not save ..." warning (it catches and only logs it).
+
+    The warning is logged inside lm_eval's ``except`` block, so the exception itself (with its path and errno)
+    is ``sys.exc_info()`` there; the logger's ``warning`` is wrapped for the duration of the call.
+    """
+    logger = getattr(sys.modules.get(type(tracker).__module__), "eval_logger", None)
+    if logger is None:
+        yield
+        return
+    real = logger.warning
+    me = threading.get_ident()
+
+    def warning(msg: Any, *args: Any, **kwargs: Any) -> Any:
+        exc = sys.exc_info()[1]
+        if threading.get_ident() == me and exc is not None and str(msg).startswith("Could not save"):
+            errors.append(f"could not write the {what}: {type(exc).__name__}: {exc}")
+        return real(msg, *args, **kwargs)
+
+    logger.warning = warning
+    try:
+        yield
+    finally:
+        with contextlib.suppress(AttributeError):
+            del logger.warning  # the instance attribute: the class's method is seen again
+
+
+def writer_patches(fired: Counter[str], errors: list[str]) -> list[tuple[Any, str, Any]]:
+    """``(EvaluationTracker, name, wrapper)`` for lm_eval's two writers (see the module docstring)."""
+    from lm_eval.loggers.evaluation_tracker import EvaluationTracker
+
+    from ..secrets import known_values, mask_data
+
+    real_aggregated = EvaluationTracker.save_results_aggregated
+    real_samples = EvaluationTracker.save_results_samples
+
+    def save_results_aggregated(tracker: Any, results: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        fired["writer"] += 1
+        masked = mask_data(results)
+        with _failed_writes(tracker, f"results file under {tracker.output_path}", errors):
+            value = real_aggregated(tracker, masked, *args, **kwargs)
+        for key, item in masked.items():  # what lm_eval adds while saving (task hashes, model name, times)
+            results.setdefault(key, item)
+        return value
+
+    def save_results_samples(tracker: Any, task_name: str, samples: Any, *args: Any, **kwargs: Any) -> Any:
+        fired["writer"] += 1
+        if known_values():
+            samples = mask_data(samples, known_only=True)
+        with _failed_writes(tracker, f"samples file of {task_name} under {tracker.output_path}", errors):
+            return real_samples(tracker, task_name, samples, *args, **kwargs)
+
+    return [(EvaluationTracker, "save_results_aggregated", save_results_aggregated),
+            (EvaluationTracker, "save_results_samples", save_results_samples)]
+
+
+def write_failure(errors: list[str]) -> Any:
+    """The RunError for writes that failed (None when all succeeded)."""
+    if not errors:
+        return None
+    from ..errors import RunError
+
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return RunError(f"lm_eval {errors[0]}{more}",
+                    hint="The evaluation ran, but its files were not saved: choose an --output_path in a folder "
+                         "you can write to, with free space (files already written are kept).\n"
+                         + "\n".join(errors[1:6]))
 
 
 @contextlib.contextmanager
@@ -106,6 +181,8 @@ class RunHooks:
         self._patches: list[tuple[Any, str, Any, bool]] = []
         #: how many times each hook ran during the run
         self.fired: Counter[str] = Counter()
+        #: writes lm_eval could not do (it only logs them): "could not write the ...: OSError: [Errno ...] ..."
+        self.write_errors: list[str] = []
 
     # -- installing ----------------------------------------------------------------------------------------------
     def _patch(self, obj: Any, name: str, value: Any) -> None:
@@ -126,6 +203,8 @@ class RunHooks:
     def __enter__(self) -> RunHooks:
         try:
             self._results_hook()
+            self._writer_hook()
+            self._log_masking_hook()
             self._task_index_hook()
             self._model_hook()
             self._progress_hooks()
@@ -173,6 +252,37 @@ class RunHooks:
             return results
 
         self._patch(evaluator, "simple_evaluate", simple_evaluate)
+
+    def _writer_hook(self) -> None:
+        for obj, name, value in writer_patches(self.fired, self.write_errors):
+            self._patch(obj, name, value)
+
+    def _log_masking_hook(self) -> None:
+        """Every log record made during the run has its secrets masked (lm_eval logs its model_args, token
+        included, as "Initializing hf model, with arguments: {...}"), whatever handler shows it."""
+        from ..secrets import mask_text
+
+        real = logging.getLogRecordFactory()
+        fired = self.fired
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = real(*args, **kwargs)
+            try:
+                text = record.getMessage()
+            except Exception:  # noqa: BLE001 - a record whose arguments do not fit its format stays as it is
+                return record
+            masked = mask_text(text)
+            if masked != text:
+                fired["log_masking"] += 1
+                record.msg, record.args = masked, None
+            return record
+
+        logging.setLogRecordFactory(factory)
+        self._stack.callback(logging.setLogRecordFactory, real)
+
+    def write_failure(self) -> Any:
+        """A RunError naming the files lm_eval could not write (path, errno), or None."""
+        return write_failure(self.write_errors)
 
     def _task_index_hook(self) -> None:
         import lm_eval.tasks as tasks_module

@@ -3,6 +3,7 @@ views (``repr``) of a run and of a comparison.  HTML views and pages are rendere
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,8 @@ def fmt_value(value: Any, digits: int = 4) -> str:
 
 
 def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: HTML escaped (a task named ``<script>`` stays text in any Markdown renderer), pipes escaped."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def markdown_table(header: list[str], rows: list[list[Any]], align: list[str] | None = None) -> str:

@@ -10,13 +10,12 @@ MERA's scripts run one task per lm_eval process.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 from ..errors import ResultsError
-from ..lmeval.output import RunFiles, find_runs, run_files
+from ..lmeval.output import CorruptedFile, RunFiles, check_shape, find_runs, load_json_text, run_files
 from .model import RunResult
 from .problems import Problem, ResultsWarning
 
@@ -24,27 +23,34 @@ from .problems import Problem, ResultsWarning
 KNOWN_VERSIONS = ((0, 4, 4), (0, 4, 13))
 
 
-def read_results(path: Path) -> dict[str, Any]:
-    """Read and check one results file; a clear :class:`ResultsError` naming the file (and line) otherwise."""
+def read_results_checked(path: Path) -> tuple[dict[str, Any], list[Problem]]:
+    """Read and check one results file: the content with odd-typed fields left out, and one Problem per field
+    left out (:func:`mera_magic.lmeval.output.check_shape`); a clear :class:`ResultsError` naming the file
+    (and line) when it cannot be read at all."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
-    except UnicodeDecodeError as exc:
-        raise ResultsError(f"{path}: not UTF-8 text ({exc.reason}).") from exc
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
+        raw = load_json_text(path)
+    except CorruptedFile as exc:
+        where = f"{path}:{exc.at_line}" if exc.at_line else str(path)
         raise ResultsError(
-            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}).",
+            f"{where}: {exc.reason}.",
             hint="The file may be truncated (a run that was killed while saving) or edited by hand.",
-        ) from exc
+        ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("results"), dict):
         raise ResultsError(
             f"{path}: not an lm_eval results file (no 'results' mapping).",
             hint="Point load() at the --output_path folder or at a results_<date>.json file.",
         )
+    raw, messages = check_shape(raw)
     check_version(raw, path)
+    return raw, [Problem(path, None, message) for message in messages]
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """Read and check one results file (odd-typed fields left out with a warning); :class:`ResultsError`
+    naming the file (and line) when it cannot be read."""
+    raw, problems = read_results_checked(path)
+    for problem in problems:
+        warnings.warn(str(problem), ResultsWarning, stacklevel=2)
     return raw
 
 
@@ -98,7 +104,10 @@ def load(path: str | Path, run: str | int | None = None) -> RunResult:
         if run is not None:
             raise ResultsError(f"{root} is one results file; run= applies to folders.")
         files = run_files(root)
-        return RunResult.from_files(files, read_results(root))
+        raw, shape = read_results_checked(root)
+        single = RunResult.from_files(files, raw)
+        single._problems.extend(shape)
+        return single
     runs = find_runs(root)
     if not runs:
         raise ResultsError(
@@ -112,7 +121,8 @@ def load(path: str | Path, run: str | int | None = None) -> RunResult:
     chosen = _pick(runs, run, root)
     while True:
         try:
-            raw = read_results(chosen.results)
+            raw, shape = read_results_checked(chosen.results)
+            problems.extend(shape)
             break
         except ResultsError as exc:
             if run is not None:
@@ -143,7 +153,8 @@ def _merge(runs: list[RunFiles], root: Path) -> RunResult:
     problems: list[Problem] = []
     for candidate in reversed([r for r in runs if r.folder == newest_folder]):
         try:
-            raw = read_results(candidate.results)
+            raw, shape = read_results_checked(candidate.results)
+            problems.extend(shape)
         except ResultsError as exc:
             problems.append(Problem(candidate.results, None, exc.message))
             continue

@@ -3,58 +3,35 @@
 lm_eval copies ``model_args`` into ``config.model_args`` (a dict, or the raw ``k=v,...`` string in 0.4.4) and
 into every task config's ``metadata``; an ``auth_token=...`` or an API key given there would be shown and
 saved as is.  Everything that leaves this module has the value of every secret-named key
-(:func:`mera_magic.spec.is_secret_name`) replaced by :data:`mera_magic.spec.MASK`, in dicts, in
-``k=v`` strings and in command lines.
+(:func:`mera_magic.secrets.is_secret_name`), and every known or token-shaped secret value, replaced by
+:data:`mera_magic.secrets.MASK`, in dicts, in ``k=v`` strings and in command lines.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any
 
 from ..lmeval.output import model_args_of_text
-from ..spec import MASK, is_secret_name
-
-_KV = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^,\s]*)")
-
-
-def mask_text(text: str) -> str:
-    """Mask ``name=value`` pairs whose name is secret inside a string (``k=v,...`` or a shell command)."""
-
-    def repl(match: re.Match[str]) -> str:
-        key = match.group("key")
-        if is_secret_name(key) and match.group("value"):
-            return f"{key}={MASK}"
-        return match.group(0)
-
-    return _KV.sub(repl, text)
+from ..secrets import mask_data
 
 
 def mask(value: Any) -> Any:
-    """A copy of ``value`` with every secret masked (dict keys by name, strings by ``k=v`` pairs)."""
-    if isinstance(value, dict):
-        return {
-            k: (MASK if is_secret_name(str(k)) and value[k] not in (None, "", False) else mask(value[k]))
-            for k in value
-        }
-    if isinstance(value, (list, tuple)):
-        return [mask(v) for v in value]
-    if isinstance(value, str) and "=" in value:
-        return mask_text(value)
-    return value
+    """A copy of ``value`` with every secret masked (see :mod:`mera_magic.secrets`)."""
+    return mask_data(value)
 
 
 def config_of(raw: dict[str, Any], spec: Any = None) -> dict[str, Any]:
     """The run's settings: lm_eval's ``config`` plus the run-level options lm_eval records, masked."""
-    config: dict[str, Any] = dict(raw.get("config") or {})
+    raw_config = raw.get("config")
+    config: dict[str, Any] = dict(raw_config) if isinstance(raw_config, dict) else {}
     if isinstance(config.get("model_args"), str):  # lm_eval <= 0.4.9 records the --model_args text
         config["model_args"] = model_args_of_text(config["model_args"])
     for key in ("system_instruction", "fewshot_as_multiturn", "chat_template_sha"):
         if raw.get(key) is not None:
             config[key] = raw[key]
     config["apply_chat_template"] = bool(raw.get("chat_template"))
-    if raw.get("n-shot"):
+    if isinstance(raw.get("n-shot"), dict) and raw["n-shot"]:
         config["n_shot"] = dict(raw["n-shot"])
     if spec is not None:
         try:
@@ -82,7 +59,7 @@ def _seconds(value: Any) -> float | None:
 
 def env_of(raw: dict[str, Any], *, elapsed: float | None = None) -> dict[str, Any]:
     """Environment facts: versions, git hash, date, total time, chat template used or not."""
-    config = raw.get("config") or {}
+    config: dict[str, Any] = raw["config"] if isinstance(raw.get("config"), dict) else {}
     total = elapsed if elapsed is not None else _seconds(raw.get("total_evaluation_time_seconds"))
     env = {
         "lm_eval_version": raw.get("lm_eval_version"),

@@ -271,18 +271,21 @@ class RunResult:
         return charts.all_figures(self.metrics, title=self.model_name)
 
     def __repr__(self) -> str:
+        from ..secrets import mask_text
         from .export import result_text
 
-        return result_text(self)
+        return mask_text(result_text(self))
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """The metrics table as CSV: written to ``path`` (returns None), or returned as a string."""
+        from ..secrets import mask_text
         from .export import write_or_return
 
-        return write_or_return(self.metrics.to_csv(index=False), path)
+        return write_or_return(mask_text(self.metrics.to_csv(index=False)), path)
 
     def to_markdown(self) -> str:
         """The metrics as a Markdown table (Task | Filter | n-shot | Metric | ↑ | Value | ± | Stderr)."""
+        from ..secrets import mask_text
         from .export import metrics_markdown
 
-        return metrics_markdown(self.metrics, self.groups)
+        return mask_text(metrics_markdown(self.metrics, self.groups))

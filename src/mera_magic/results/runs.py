@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import ResultsError
-from ..lmeval.output import find_runs, model_name_of
+from ..lmeval.output import CorruptedFile, find_runs, model_name_of, read_json
 from .metrics import BYPASS, groups_of
 
 COLUMNS = [
@@ -28,6 +27,10 @@ COLUMNS = [
 ]
 
 
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
 def _summary(raw: dict[str, Any]) -> dict[str, Any]:
     groups = groups_of(raw)
     names = [str(n) for n in raw.get("results") or {}]
@@ -38,7 +41,7 @@ def _summary(raw: dict[str, Any]) -> dict[str, Any]:
         any(isinstance(m, dict) and m.get("metric") == BYPASS for m in (c or {}).get("metric_list") or [])
         for c in configs.values()
     )
-    n_samples = sum(int((v or {}).get("effective") or 0) for k, v in (raw.get("n-samples") or {}).items())
+    n_samples = sum(_count(v.get("effective")) for v in (raw.get("n-samples") or {}).values())
     config = raw.get("config") or {}
     return {
         "model": model_name_of(raw),
@@ -66,12 +69,12 @@ def runs(path: str | Path) -> pd.DataFrame:
     for run in found:
         row: dict[str, Any] = {"run": run.stamp, "date": pd.Timestamp(run.date) if run.date else pd.NaT}
         try:
-            raw = json.loads(run.results.read_text(encoding="utf-8"))
-            if not isinstance(raw, dict) or not isinstance(raw.get("results"), dict):
-                raise ValueError("no 'results' mapping")
+            raw = read_json(run.results)
+            if not isinstance(raw.get("results"), dict):
+                raise CorruptedFile(run.results, None, "no 'results' mapping")
             row.update(_summary(raw))
-        except (OSError, ValueError) as exc:
-            row.update({"readable": False, "tasks": f"(cannot be read: {str(exc)[:80]})"})
+        except CorruptedFile as exc:
+            row.update({"readable": False, "tasks": f"(cannot be read: {exc.reason[:80]})"})
         row["path"] = str(run.results)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=COLUMNS)

@@ -21,6 +21,7 @@ from ..checks import CACHE_OWNER_SUFFIX, cache_owner, check_in_scope
 from ..command import parse_command
 from ..errors import CheckError, RunError
 from ..findings import Finding
+from ..secrets import register_spec
 from ..session import SESSION
 from ..spec import RunSpec
 from .child import evaluate_in_child
@@ -109,6 +110,7 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
     else:
         spec = spec_or_text
     include_defaults: bool | None = None
+    register_spec(spec)  # its secrets are masked in everything the run shows or writes
     with environ.scoped_environment(spec.env):
         if run_checks:
             report = check_in_scope(parsed or spec)

@@ -1,8 +1,14 @@
 """Run a command as a child process (``accelerate launch``, ``--subprocess``, or import-time variables that
-this kernel can no longer apply), with the same live progress and the same RunResult at the end."""
+this kernel can no longer apply), with the same live progress and the same RunResult at the end.
+
+The child is :mod:`mera_magic.lmeval.child_main` (``lm_eval`` with its writers' secret masking and failed-write
+check): every secret in its argv is replaced by a placeholder and travels in its environment instead, so
+``/proc/<pid>/cmdline`` (readable by every user of the machine) never shows one.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,16 +24,36 @@ from typing import Any
 
 from ..command.render import spec_to_argv
 from ..errors import RunError, RunInterrupted
+from ..lmeval.child_main import MARKER, SECRETS_VARIABLE, WRITE_FAILED
 from ..lmeval.output import output_files
+from ..secrets import mask_text, register_spec
 from ..spec import RunSpec
 from .progress import Phase, Progress
 
 # "Running loglikelihood requests:  45%|████▌     | 45/100 [00:01<00:02, 30.1it/s]"
+#: the module the child runs: lm_eval's CLI with secrets kept off its argv (see mera_magic.lmeval.child_main)
+CHILD_MODULE = "mera_magic.lmeval.child_main"
 _TQDM = re.compile(r"^(?P<desc>.*?):?\s*(?P<pct>\d+)%\|.*?\|\s*(?P<n>\d+)/(?P<total>\d+)")
 
 
+def secret_free(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``argv`` with each secret replaced by a placeholder, and ``{placeholder: secret}``."""
+    carried: dict[str, str] = {}
+    by_value: dict[str, str] = {}
+
+    def placeholder(secret: str) -> str:
+        if secret in carried:  # already a placeholder
+            return secret
+        if secret not in by_value:
+            by_value[secret] = f"@MERA_SECRET_{len(by_value)}@"
+            carried[by_value[secret]] = secret
+        return by_value[secret]
+
+    return [mask_text(word, replace=placeholder) for word in argv], carried
+
+
 def child_command(spec: RunSpec, output_path: str | None) -> list[str]:
-    """The argv of the child process."""
+    """The argv of the child process (with secrets in it: :func:`secret_free` takes them out)."""
     argv = spec_to_argv(spec)
     if output_path and not spec.options.get("output_path"):
         argv += ["--output_path", output_path]
@@ -39,8 +65,21 @@ def child_command(spec: RunSpec, output_path: str | None) -> list[str]:
         elif shutil.which(launcher[0]) is None:
             raise RunError(f"`{launcher[0]}` is not installed in the kernel's environment",
                            hint=f"pip install {launcher[0]}")
-        return [*launcher, "-m", "lm_eval", *argv]
-    return [sys.executable, "-m", "lm_eval", *argv]
+        return [*launcher, "-m", CHILD_MODULE, *argv]
+    return [sys.executable, "-m", CHILD_MODULE, *argv]
+
+
+def child_environment(spec: RunSpec, carried: dict[str, str]) -> dict[str, str]:
+    """The child's environment: the kernel's, the run's variables, the argv's secrets, mera-magic importable."""
+    env = dict(os.environ)
+    env.update(spec.env)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env[SECRETS_VARIABLE] = json.dumps(carried)
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder mera_magic is imported from
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if package_root not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([*paths, package_root])
+    return env
 
 
 def _reader(stream: Any, progress: Progress) -> None:
@@ -78,10 +117,9 @@ def evaluate_in_child(spec: RunSpec, progress: Progress, reasons: list[str],
     for reason in reasons:
         progress.note(f"Runs in a child process: {reason}.")
     before = output_files(output_path)
-    env = dict(os.environ)
-    env.update(spec.env)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    cmd = child_command(spec, output_path)
+    register_spec(spec)
+    cmd, carried = secret_free(child_command(spec, output_path))
+    env = child_environment(spec, carried)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
                             encoding="utf-8", errors="replace", start_new_session=True)
@@ -108,7 +146,13 @@ def evaluate_in_child(spec: RunSpec, progress: Progress, reasons: list[str],
         raise RunInterrupted(f"stopped by the user after {elapsed:.0f} s; the child process was ended")
     if proc.returncode != 0:
         progress.status = "failed"
-        tail = "\n".join(list(progress.log)[-12:])
+        log = list(progress.log)
+        tail = "\n".join(log[-12:])
+        told = [line[len(MARKER):] for line in log if line.startswith(MARKER)]
+        if proc.returncode == WRITE_FAILED and told:
+            raise RunError(told[-1], hint="The evaluation ran, but its files were not saved: choose an "
+                           "--output_path in a folder you can write to, with free space (files already written "
+                           "are kept).")
         raise RunError(f"lm_eval exited with status {proc.returncode}", hint=f"Last lines of its output:\n{tail}")
     progress.status = "done"
     return {"files": sorted(output_files(output_path) - before), "elapsed": elapsed, "returncode": 0,

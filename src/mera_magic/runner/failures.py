@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..environ import mask_secrets
 from ..errors import MeraError, RunError
+from ..secrets import mask_text as mask_secrets
 from ..spec import RunSpec
 
 

@@ -96,6 +96,8 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
             f"stopped by the user after {captured['elapsed']:.0f} s; the environment is restored"
             + (", answers already stored in --use_cache are kept" if spec.options.get("use_cache") else ""),
             hint="Run the cell again to continue (with --use_cache, answered requests are not asked again).")
+    if worker.error is None:
+        worker.error = hooks.write_failure()  # lm_eval only logs a results/samples file it could not write
     if worker.error is not None:
         progress.status = "failed"
         captured["error"] = worker.error

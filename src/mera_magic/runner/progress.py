@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..environ import mask_secrets
+from ..secrets import mask_text as mask_secrets
 
 #: a tqdm bar drawn as text (by libraries whose bars are not lm_eval's: datasets, transformers)
 _BAR = re.compile(r"\d+%\|.*\||\d+/\d+ \[|(it|examples|ba)/s\]")

@@ -322,6 +322,17 @@ def _refusal(sub: Submission, errors: list[Finding], left: list[TaskEntry], allo
     return SubmissionError("\n".join(lines), hint=hint)
 
 
+def _unsafe(name: str) -> str:
+    """Why an archive entry name is unsafe (a tool may write it outside the folder it extracts to), or ""."""
+    if "\\" in name:
+        return "a backslash in an entry name (a path separator to some tools)"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "an absolute path"
+    if ".." in name.split("/"):
+        return "a `..` path component"
+    return ""
+
+
 def validate_archive(zip_path: Union[str, Path], *, tasks: Union[str, Iterable[str], None] = None,
                      multimodal: Optional[bool] = None) -> list[Finding]:
     """Apply the MERA website's checks to an existing archive; the findings use the website's error names.
@@ -340,6 +351,9 @@ def validate_archive(zip_path: Union[str, Path], *, tasks: Union[str, Iterable[s
     findings: list[Finding] = []
     with zf:
         members = [i for i in zf.infolist() if not i.is_dir()]
+        findings += [Finding("error", "unsafe_name", f"{i.filename!r}: {_unsafe(i.filename)}; MERA's archive holds "
+                                                     "only <Task>.json and logs_public.zip at its root.", i.filename)
+                     for i in members if _unsafe(i.filename)]
         by_stem: dict[str, list[zipfile.ZipInfo]] = {}
         for info in members:
             by_stem.setdefault(PurePosixPath(info.filename).stem, []).append(info)
@@ -384,7 +398,8 @@ def validate_archive(zip_path: Union[str, Path], *, tasks: Union[str, Iterable[s
         else:
             try:
                 with zipfile.ZipFile(zf.open(logs[0])) as inner:
-                    inner.namelist()
+                    findings += [Finding("error", "unsafe_name", f"{LOGS_NAME}: {name!r}: {_unsafe(name)}.", LOGS_NAME)
+                                 for name in inner.namelist() if _unsafe(name)]
             except zipfile.BadZipFile:
                 findings.append(Finding("warning", "no_logs", f"{LOGS_NAME} is not a readable zip.", LOGS_NAME))
         for stem in sorted(set(by_stem) - known):

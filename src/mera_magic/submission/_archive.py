@@ -2,7 +2,8 @@
 
 ``logs_public.zip`` holds the samples files the archive was built from and their runs' results files, as
 MERA's packer does; ruTiE's prompts are replaced by their sha256 (its test dialogue stays closed), and secrets
-in the results files' model_args are masked.
+are masked (every secret in the results files, the session's known secret values in the samples files).
+Entry names are the files' own names, and only names lm_eval could have written (no ``\\``, ``/``, ``..``).
 """
 
 from __future__ import annotations
@@ -11,27 +12,15 @@ import hashlib
 import io
 import json
 import os
-import re
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..spec import MASK, is_secret_name
-
-_KV = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^,\s]*)")
-
-
-def mask(value: Any) -> Any:
-    """A copy of a results file's content with secret values masked (keys by name, ``k=v`` text by key)."""
-    if isinstance(value, dict):
-        return {k: MASK if is_secret_name(str(k)) and v not in (None, "", False) else mask(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    if isinstance(value, str) and "=" in value:
-        return _KV.sub(lambda m: f"{m.group('key')}={MASK}" if is_secret_name(m.group("key")) and m.group("value")
-                       else m.group(0), value)
-    return value
+from ..errors import SubmissionError
+from ..lmeval.output import CorruptedFile, read_json, safe_name
+from ..secrets import mask_data as mask
+from ..secrets import mask_text
 
 LOGS_NAME = "logs_public.zip"
 #: tasks whose prompts are hashed in the public logs (MERA keeps their test dialogue closed)
@@ -63,20 +52,42 @@ def hashed_prompts(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _entry_name(path: Path, written: set[str]) -> str:
+    """The archive entry name of ``path``: its file name, when lm_eval could have written it and it is new."""
+    if not safe_name(path.name):
+        raise SubmissionError(f"{path}: the file name cannot go into {LOGS_NAME} (only letters, digits, `_`, `.`, "
+                              "`-`; no `\\`, `/` or `..`)", hint="Rename the file or move it out of the folder.")
+    if path.name in written:
+        raise SubmissionError(f"{path}: a file of the same name is already in {LOGS_NAME}",
+                              hint="Two runs wrote the same file name in different folders: pack them separately.")
+    written.add(path.name)
+    return path.name
+
+
 def logs_zip(samples: Iterable[tuple[str, Path]], results: Iterable[Path],
              hashed: tuple[str, ...] = HASHED_PROMPTS) -> bytes:
     """``logs_public.zip`` in memory from ``(lm_eval task, samples path)`` pairs and results files; the prompts
-    of tasks whose name starts with one of ``hashed`` are replaced by their sha256."""
+    of tasks whose name starts with one of ``hashed`` are replaced by their sha256.
+
+    Secret values known to the session are masked in the samples files, every secret in the results files;
+    entry names are the files' own names, checked (:func:`mera_magic.lmeval.output.safe_name`).
+    """
     buf = io.BytesIO()
+    written: set[str] = set()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for task, path in samples:
+            name = _entry_name(path, written)
+            text = path.read_text(encoding="utf-8")
             if hashed and task.startswith(hashed):
-                zf.writestr(path.name, hashed_prompts(path.read_text(encoding="utf-8")))
-            else:
-                zf.write(path, arcname=path.name)
+                text = hashed_prompts(text)
+            zf.writestr(name, mask_text(text, known_only=True))
         for path in results:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            zf.writestr(path.name, json.dumps(mask(raw), ensure_ascii=False, indent=2))
+            name = _entry_name(path, written)
+            try:
+                raw = read_json(path)
+            except CorruptedFile as exc:
+                raise SubmissionError(f"{path}: {exc.reason}", hint="Move the file out of the folder.") from None
+            zf.writestr(name, json.dumps(mask(raw), ensure_ascii=False, indent=2))
     return buf.getvalue()
 
 
