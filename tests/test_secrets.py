@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from mera_magic import parse
+from mera_magic.display import to_html
+from mera_magic.display.outputs import masked
+from mera_magic.display.view import result_bundle
 from mera_magic.errors import MeraError, RunError
 from mera_magic.lmeval.child_main import restore
 from mera_magic.runner.child import secret_free
@@ -211,8 +214,8 @@ def test_run_writes_and_shows_no_secret(demo_model: Path, demo_tasks: Path, tmp_
     text = f"VAR_TOKEN=$VARKEY SESSION_TOKEN=$MYKEY {text}"
     result = run(text, namespace=namespace, display=False, subprocess=child)
     shown = [repr(result), repr(result.spec), str(result.config), json.dumps(result.raw, default=str),
-             result.to_markdown(), result.to_html() or "", result.to_csv() or "",
-             json.dumps(result._repr_mimebundle_(), default=str)]
+             result.to_markdown(), to_html(result) or "", result.to_csv() or "",
+             json.dumps(masked(result_bundle(result)), default=str)]  # what the notebook gets (display.outputs)
     _assert_no_token("\n".join(shown), "the RunResult")
     _assert_no_token(_bytes_under(out), "the results and samples files")
     written = json.loads(next(out.rglob("results_*.json")).read_text(encoding="utf-8"))

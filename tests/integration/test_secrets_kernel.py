@@ -77,7 +77,7 @@ def test_no_token_in_anything_the_project_wrote(demo_model: Path, demo_tasks: Pa
         f"pretrained={demo_model},dtype=float32,token={TOKENS['literal']} {run_args} --output_path out1",
         "r1",
         "print(r1.spec); r1.spec",
-        "print(r1.config); print(r1.to_markdown()); r1.to_html('page.html'); r1.to_csv('table.csv')",
+        "print(r1.config); print(r1.to_markdown()); __import__('mera_magic.display').display.to_html(r1, 'page.html'); r1.to_csv('table.csv')",
         f"%%mera -o r2 --subprocess\n{variables} lm_eval --model hf --model_args "
         f"pretrained={demo_model},dtype=float32,token=$MYKEY {run_args} --output_path out2",
         "r2",
