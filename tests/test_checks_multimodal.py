@@ -145,13 +145,19 @@ def test_loglikelihood_and_audio_tasks_with_an_image_backend(mm_tasks: Path, tmp
 
 # -- flash attention -------------------------------------------------------------------------------------------------------
 @pytest.mark.skipif(importlib.util.find_spec("flash_attn") is not None, reason="flash-attn is installed here")
-def test_flash_attention_without_the_package() -> None:
-    found = [f for f in check("lm_eval --model hf --model_args pretrained=x,attn_implementation=flash_attention_2 "
-                              "--tasks a", tasks=False) if f.code == "flash-attn"]
-    assert found and found[0].level == "error" and found[0].where == "model_args.attn_implementation"
-    assert "attn_implementation=sdpa" in found[0].message
+def test_flash_attention_without_the_package_is_one_finding() -> None:
+    """The missing package is pre-flight's finding (one message, naming the install); on a CPU also this one."""
+    findings = check("lm_eval --model hf --model_args pretrained=x,attn_implementation=flash_attention_2 "
+                     "--tasks a", tasks=False)
+    missing = [f for f in findings if f.code == "package-missing" and "flash" in f.message]
+    assert len(missing) == 1 and missing[0].level == "error" and "flash-attn" in missing[0].message
+    assert not [f for f in findings if f.code == "flash-attn"]  # no device given: nothing more to say
+    on_cpu = check("lm_eval --model hf --model_args pretrained=x,attn_implementation=flash_attention_2 "
+                   "--device cpu --tasks a", tasks=False)
+    flash = [f for f in on_cpu if f.code == "flash-attn"]
+    assert flash and flash[0].where == "model_args.attn_implementation" and "attn_implementation=sdpa" in flash[0].message
     clean = check("lm_eval --model hf --model_args pretrained=x,attn_implementation=sdpa --tasks a", tasks=False)
-    assert not [f for f in clean if f.code == "flash-attn"]
+    assert not [f for f in clean if f.code in ("flash-attn", "package-missing")]
 
 
 # -- MERA's media variables ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ and ``inputs.image*`` fields a document carries). The findings:
 * ``mm-chat-template``: no ``--apply_chat_template`` (MERA's guide always adds it for these backends);
 * ``mm-max-images``: ``max_images`` below the images a task's documents carry (the extra ones are dropped);
 * ``mm-fewshot``: few-shot examples for MERA's multimodal tasks (MERA runs them 0-shot, ruTiE aside);
-* ``flash-attn``: ``attn_implementation=flash_attention_2`` where flash-attn is not installed or on a CPU;
+* ``flash-attn``: ``attn_implementation=flash_attention_2`` on a CPU (a missing package is pre-flight's finding);
 * ``media-env``: MERA's ``LOAD_*`` variables (how ``load_media.py`` hands images to the model): values other
   than ``1``, more than one mode, a mode the backend cannot take, or a mode an earlier cell left on in the
   ``load_media`` this kernel imported (they are read once, at import; a mode the cell sets differently sends the
@@ -25,7 +25,6 @@ environment variables (``NAME=VALUE`` before ``lm_eval``), never flags: :data:`M
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 import sys
@@ -228,12 +227,8 @@ def _flash_attention(spec: RunSpec) -> Iterable[Finding]:
         return
     where = "model_args.attn_implementation"
     device = str(spec.options.get("device", ""))
-    if importlib.util.find_spec("flash_attn") is None:
-        yield _f("error", "flash-attn",
-                 f"`attn_implementation={wanted}` needs the flash-attn package, which is not installed here, so "
-                 "transformers would fail loading the model. Install it on a CUDA machine (`pip install "
-                 "flash-attn --no-build-isolation`), or use `attn_implementation=sdpa`.", where)
-    elif device == "cpu" or device == "mps":
+    # a missing flash-attn package is the pre-flight package check's (mera_magic.preflight.packages)
+    if device == "cpu" or device == "mps":
         yield _f("error", "flash-attn",
                  f"`attn_implementation={wanted}` runs on CUDA GPUs only, not with `--device {device}`: use "
                  "`attn_implementation=sdpa`.", where)
