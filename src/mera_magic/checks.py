@@ -176,8 +176,10 @@ def _chat_backend(ctx: _Context) -> Iterable[Finding]:
     if backend is None or not backend.chat_only:
         return
     if not ctx.spec.options.get("apply_chat_template"):
-        yield _f("warning", "chat-backend-without-template",
-                 f"`{ctx.spec.model}` sends chat messages: add `--apply_chat_template`.", "options.apply_chat_template")
+        yield _f("error", "chat-backend-without-template",
+                 f"`{ctx.spec.model}` sends chat messages, which lm_eval builds only with `--apply_chat_template` "
+                 "(without it the run fails at the first request): add `--apply_chat_template`.",
+                 "options.apply_chat_template")
     for task, types in ctx.task_types.items():
         bad = types & {"multiple_choice", "loglikelihood", "loglikelihood_rolling"}
         if bad:
@@ -306,9 +308,16 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
     yield from diagnose_task_folder(str(include))
 
 
+def _api_server(ctx: _Context) -> Iterable[Finding]:
+    """API backends: the server answers, serves `model=`, returns echo log-probs where needed (mera_magic.probe)."""
+    from .probe import api_findings
+
+    return api_findings(ctx.spec, ctx.task_types)
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
     _unknown_options, _backend, _model_args, _batch_size, _combinations, _tasks, _chat_backend, _environment,
-    _use_cache, _mera_tasks, _task_folder,
+    _use_cache, _mera_tasks, _task_folder, _api_server,
 ]
 
 

@@ -36,11 +36,15 @@ class Session:
     models: Any = None
     #: CUDA_VISIBLE_DEVICES when a run of this kernel started CUDA ("*" for all GPUs); None while CUDA is unused
     cuda_devices: str | None = None
+    #: vLLM servers started by ``%mera serve``, by served model name (see mera_magic.serve)
+    servers: dict[str, Any] = field(default_factory=dict)
 
     def reset(self) -> None:
-        """Forget everything (frees held models first)."""
+        """Forget everything (frees held models and stops servers first)."""
         if self.models is not None:
             self.models.free()
+        for server in self.servers.values():
+            server.stop()
         self.__init__()  # type: ignore[misc]
 
 

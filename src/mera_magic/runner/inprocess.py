@@ -31,7 +31,9 @@ from ..command.flags import parse_defaults
 from ..command.render import spec_to_argv
 from ..command.source import lm_eval_dir
 from ..errors import RunError, RunInterrupted
+from ..probe import is_api_backend
 from ..spec import RunSpec
+from .api_requests import settled_requests
 from .models import ModelCache, reuse_models
 from .progress import LogHandler, Progress, ProgressTqdm, StreamToProgress
 
@@ -217,6 +219,7 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
             stack.enter_context(_capture_results(captured))
             stack.enter_context(_cached_task_manager(include_defaults))
             stack.enter_context(reuse_models(cache, spec.model, spec.options.get("device"), progress.note))
+            stack.enter_context(settled_requests(is_api_backend(spec.model)))
             try:
                 _lm_eval_execute(namespace)
             except SystemExit as exc:  # lm_eval <= 0.4.9 calls sys.exit() for some inputs

@@ -83,6 +83,8 @@ class ModelCache:
         self._held: OrderedDict[str, HeldModel] = OrderedDict()
         #: how many times a model was really loaded (not reused) — what tests assert on
         self.loads = 0
+        #: key of the model the latest load put here (a run that fails releases it: see runner.run)
+        self.last_loaded: str | None = None
 
     def get(self, key: str) -> HeldModel | None:
         held = self._held.get(key)
@@ -141,6 +143,7 @@ class _ReuseFactory:
         start = time.monotonic()
         lm = getattr(self._real, creator)(args, config)
         self._cache.loads += 1
+        self._cache.last_loaded = key
         self._cache.put(HeldModel(key, self._backend, dict(model_args), self._device, lm, time.monotonic() - start))
         self._on_event(f"Loaded {self._backend} model in {time.monotonic() - start:.1f} s (kept for the next cells).")
         return lm

@@ -1,0 +1,150 @@
+"""Checks of the API backends against their server, before the first request of a run.
+
+For a backend that talks to a server (its constructor takes ``base_url``: ``local-completions``,
+``local-chat-completions``, ``openai-completions``, ...), :func:`api_findings` asks the server, briefly:
+
+1. does anything answer at ``base_url`` (one ``GET .../v1/models``, at most 2 s);
+2. is the ``model=`` of ``--model_args`` among the models it serves (lm_eval sends it in every request);
+3. for a completions backend with log-likelihood tasks (multiple choice): does ``/v1/completions`` return the
+   prompt's log-probs with ``echo`` (one request of one token).  ``transformers serve`` ignores ``echo`` and
+   ``logprobs``, so lm_eval would fail late with ``KeyError: 'logprobs'``; vLLM and llama.cpp's server have them.
+
+Chat backends with log-likelihood tasks and chat backends without ``--apply_chat_template`` are refused by
+:mod:`mera_magic.checks` itself (no server needed).  The probes send the API key lm_eval would send
+(``$OPENAI_API_KEY``) and never show it.  Only ``urllib`` is used: nothing heavy is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .backends import get_backend
+from .checks import Finding
+from .spec import RunSpec
+
+__all__ = ["api_findings", "is_api_backend", "models_url"]
+
+#: output types that need the prompt's log-probs from the server
+LOGLIKELIHOOD_TYPES = frozenset({"multiple_choice", "loglikelihood", "loglikelihood_rolling"})
+#: seconds for the "does it answer" probe
+ANSWER_TIMEOUT = 2.0
+#: seconds for the one-token echo probe (a CPU server's first request can take a few seconds)
+ECHO_TIMEOUT = 30.0
+_ENDPOINTS = ("/chat/completions", "/completions")
+
+
+def is_api_backend(model: str) -> bool:
+    """The backend sends HTTP requests to ``base_url`` (its constructor takes one)."""
+    backend = get_backend(model)
+    return backend is not None and "base_url" in backend.arg_names
+
+
+def models_url(base_url: str) -> str:
+    """``.../v1/models`` of the server behind an lm_eval ``base_url`` (an endpoint or the ``/v1`` root)."""
+    root = base_url.rstrip("/")
+    for suffix in _ENDPOINTS:
+        if root.endswith(suffix):
+            root = root[: -len(suffix)]
+            break
+    return f"{root}/models" if root.endswith("/v1") else f"{root}/v1/models"
+
+
+def _headers() -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    key = os.environ.get("OPENAI_API_KEY")
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+def _request(url: str, payload: Mapping[str, Any] | None, timeout: float) -> Any:
+    data = json.dumps(payload).encode("utf-8") if payload is not None else None
+    req = urllib.request.Request(url, data=data, headers=_headers(), method="POST" if data else "GET")
+    with urllib.request.urlopen(req, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8") or "null")
+
+
+def _reason(err: BaseException) -> str:
+    reason = getattr(err, "reason", None) or err
+    return str(reason).replace("[Errno 111] ", "")
+
+
+def _f(level: str, code: str, message: str, where: str) -> Finding:
+    return Finding(level, code, message, where)  # type: ignore[arg-type]
+
+
+def api_findings(spec: RunSpec, task_types: Mapping[str, Iterable[str]]) -> list[Finding]:
+    """What the server behind ``spec``'s ``base_url`` says about this run (empty for other backends).
+
+    ``task_types`` maps each task of the run to its output types (as :func:`mera_magic.checks.check` finds
+    them).  Errors: nothing answers; the model name is not served; log-likelihood tasks on a server without
+    echo log-probs.
+    """
+    base_url = str(spec.model_args.get("base_url") or "")
+    if not base_url.startswith(("http://", "https://")) or not is_api_backend(spec.model):
+        return []
+    backend = get_backend(spec.model)
+    findings: list[Finding] = []
+    url = models_url(base_url)
+    served: list[str] | None = None
+    try:
+        listing = _request(url, None, ANSWER_TIMEOUT)
+        served = [str(m.get("id")) for m in (listing or {}).get("data", []) if isinstance(m, dict)]
+    except urllib.error.HTTPError as err:
+        if err.code in (401, 403):
+            return [_f("error", "server-auth",
+                       f"the server at {base_url} refused the API key (HTTP {err.code}): set OPENAI_API_KEY "
+                       "(e.g. `%mera secret OPENAI_API_KEY`, then `OPENAI_API_KEY=$OPENAI_API_KEY` before lm_eval).",
+                       "model_args.base_url")]
+        findings.append(_f("info", "server-no-model-list",
+                           f"the server at {base_url} has no model list ({url}: HTTP {err.code}); the model name is not "
+                           "checked.", "model_args.base_url"))
+    except (OSError, ValueError) as err:  # refused, timed out, not JSON
+        return [_f("error", "server-unreachable",
+                   f"the server at {base_url} does not answer ({_reason(err)}). Start it first (`%mera serve MODEL` "
+                   "starts vLLM in this kernel and prints the base_url), or fix host and port in base_url.",
+                   "model_args.base_url")]
+    model = spec.model_args.get("model")
+    if served and model is not None and str(model) not in served:
+        from .command.flags import did_you_mean
+
+        findings.append(_f("error", "served-model-name",
+                           f"the server at {base_url} serves {', '.join(f'`{s}`' for s in served)}, not `{model}`: "
+                           f"write `model={served[0]}` in --model_args (vLLM names it with --served-model-name)."
+                           f"{did_you_mean(str(model), served)}", "model_args.model"))
+    needs_logprobs = sorted(t for t, types in task_types.items() if LOGLIKELIHOOD_TYPES & set(types))
+    chat = backend is not None and backend.chat_only
+    if needs_logprobs and not chat and not any(f.level == "error" for f in findings):
+        findings.extend(_echo_findings(base_url, str(model or (served[0] if served else "")), needs_logprobs))
+    return findings
+
+
+def _echo_findings(base_url: str, model: str, tasks: list[str]) -> list[Finding]:
+    payload = {"model": model, "prompt": "Hello, world", "max_tokens": 1, "temperature": 0, "echo": True,
+               "logprobs": 1}
+    where = "model_args.base_url"
+    try:
+        answer = _request(base_url, payload, ECHO_TIMEOUT)
+    except urllib.error.HTTPError as err:
+        body = err.read().decode("utf-8", "replace")[:200]
+        return [_f("error", "server-no-echo",
+                   f"the server at {base_url} refused a completion request with `echo` and `logprobs` (HTTP {err.code}: "
+                   f"{body}); {', '.join(tasks)} need(s) the prompt's log-probs. Check that base_url ends in "
+                   "/v1/completions, or use a server that returns them (vLLM: `%mera serve MODEL`).", where)]
+    except (OSError, ValueError) as err:
+        return [_f("warning", "server-echo-unknown",
+                   f"could not check that the server at {base_url} returns echo log-probs ({_reason(err)}).", where)]
+    choices = (answer or {}).get("choices") or [{}]
+    logprobs = choices[0].get("logprobs") if isinstance(choices[0], dict) else None
+    values = (logprobs or {}).get("token_logprobs") if isinstance(logprobs, dict) else None
+    if not values or len(values) < 2:
+        return [_f("error", "server-no-echo",
+                   f"the server at {base_url} does not return the prompt's log-probs (`echo` with `logprobs`), which "
+                   f"{', '.join(tasks)} need(s) for multiple choice. Serve the model with vLLM (`%mera serve MODEL`) "
+                   "or llama.cpp's server, or run the tasks' generative `_gen` variants.", where)]
+    return []
