@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mera_magic import check, parse
-from mera_magic.probe import api_findings, is_api_backend, models_url
+from mera_magic.probe import api_findings, is_api_backend, models_url, parallel_findings
 
 
 @pytest.mark.parametrize("base_url,expected", [
@@ -50,3 +50,27 @@ def test_other_backends_and_default_urls_are_not_probed() -> None:
     assert api_findings(parse("lm_eval --model hf --model_args pretrained=x,base_url=http://127.0.0.1:1 --tasks a"),
                         {}) == []
     assert api_findings(parse("lm_eval --model local-completions --model_args model=m --tasks a"), {}) == []
+
+
+def test_parallel_sizes_need_the_gpus_this_machine_has() -> None:
+    from mera_magic.probe import visible_gpus
+
+    gpus = visible_gpus()
+    one = parse("lm_eval --model vllm --model_args pretrained=x,tensor_parallel_size=1 --tasks a")
+    assert parallel_findings(one) == []
+    too_many = parse(f"lm_eval --model vllm --model_args pretrained=x,tensor_parallel_size={gpus + 2},"
+                     "data_parallel_size=1 --tasks a")
+    found = parallel_findings(too_many)
+    assert found and found[0].where == "model_args.tensor_parallel_size"
+    assert found[0].level == ("info" if _cpu_build() and gpus == 0 else "error")
+    assert f"needs {gpus + 2} GPU" in found[0].message or "CPU worker processes" in found[0].message
+    narrowed = parse("CUDA_VISIBLE_DEVICES= lm_eval --model vllm --model_args pretrained=x,data_parallel_size=2 --tasks a")
+    assert [f.where for f in parallel_findings(narrowed)] == ["model_args.data_parallel_size"]
+    bad = parse("lm_eval --model vllm --model_args pretrained=x,tensor_parallel_size=two --tasks a")
+    assert "must be a whole number" in parallel_findings(bad)[0].message
+
+
+def _cpu_build() -> bool:
+    from mera_magic.probe import _vllm_cpu_build
+
+    return _vllm_cpu_build()

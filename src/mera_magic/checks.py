@@ -309,10 +309,11 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
 
 
 def _api_server(ctx: _Context) -> Iterable[Finding]:
-    """API backends: the server answers, serves `model=`, returns echo log-probs where needed (mera_magic.probe)."""
-    from .probe import api_findings
+    """What lies outside the command (mera_magic.probe): the server behind an API backend (answers, serves `model=`,
+    returns echo log-probs where needed); the GPUs behind vLLM's parallel sizes."""
+    from .probe import api_findings, parallel_findings
 
-    return api_findings(ctx.spec, ctx.task_types)
+    return api_findings(ctx.spec, ctx.task_types) + parallel_findings(ctx.spec)
 
 
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [

