@@ -310,10 +310,10 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
 
 def _api_server(ctx: _Context) -> Iterable[Finding]:
     """What lies outside the command (mera_magic.probe): the server behind an API backend (answers, serves `model=`,
-    returns echo log-probs where needed); the GPUs behind vLLM's parallel sizes."""
-    from .probe import api_findings, parallel_findings
+    returns echo log-probs where needed); the GPUs behind vLLM's parallel sizes and `accelerate launch`."""
+    from .probe import api_findings, launcher_findings, parallel_findings
 
-    return api_findings(ctx.spec, ctx.task_types) + parallel_findings(ctx.spec)
+    return api_findings(ctx.spec, ctx.task_types) + parallel_findings(ctx.spec) + launcher_findings(ctx.spec)
 
 
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [

@@ -14,7 +14,8 @@ Chat backends with log-likelihood tasks and chat backends without ``--apply_chat
 (``$OPENAI_API_KEY``) and never show it.  Only ``urllib`` is used: nothing heavy is imported.
 
 For ``--model vllm``, :func:`parallel_findings` compares ``tensor_parallel_size`` x ``data_parallel_size`` with the
-GPUs the run will see (``nvidia-smi -L``, narrowed by ``CUDA_VISIBLE_DEVICES``).
+GPUs the run will see (``nvidia-smi -L``, narrowed by ``CUDA_VISIBLE_DEVICES``); :func:`launcher_findings` says
+when ``accelerate launch --num_processes N`` would not split the work (CPU-only machines).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .backends import get_backend
 from .checks import Finding
 from .spec import RunSpec
 
-__all__ = ["api_findings", "is_api_backend", "models_url", "parallel_findings", "visible_gpus"]
+__all__ = ["api_findings", "is_api_backend", "models_url", "launcher_findings", "parallel_findings", "visible_gpus"]
 
 #: output types that need the prompt's log-probs from the server
 LOGLIKELIHOOD_TYPES = frozenset({"multiple_choice", "loglikelihood", "loglikelihood_rolling"})
@@ -222,4 +223,45 @@ def parallel_findings(spec: RunSpec) -> list[Finding]:
     if needed > gpus:
         return [_f("error", "parallel-size", f"`{what}` needs {needed} GPUs, but this run sees {gpus}. Lower it, or "
                    f"name more GPUs in CUDA_VISIBLE_DEVICES.", where)]
+    return []
+
+
+# -- accelerate launch on a machine without GPUs ---------------------------------------------------------------------
+def _launcher_value(launcher: list[str], flag: str) -> str | None:
+    for i, word in enumerate(launcher):
+        if word == flag and i + 1 < len(launcher):
+            return launcher[i + 1]
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def launcher_findings(spec: RunSpec) -> list[Finding]:
+    """``accelerate launch`` with several processes where they would not split the work.
+
+    Measured with accelerate 1.x and lm_eval 0.4.13 on a CPU machine: ``--cpu --num_processes N`` starts ONE
+    process (accelerate's CPU launcher spreads processes only through MPI), and ``--multi_gpu --num_processes N``
+    without GPUs starts N processes that each evaluate every document (lm_eval's hf backend shards the data
+    only across GPUs), so N times the work for the same samples.
+    """
+    launcher = list(spec.launcher or [])
+    if launcher[:2] != ["accelerate", "launch"]:
+        return []
+    try:
+        processes = int(_launcher_value(launcher, "--num_processes") or 1)
+    except ValueError:
+        return []
+    if processes <= 1:
+        return []
+    where = "launcher"
+    if "--cpu" in launcher:
+        return [_f("warning", "accelerate-cpu-one-process",
+                   f"`accelerate launch --cpu --num_processes {processes}` starts a single process: accelerate "
+                   "spreads CPU processes only through MPI (`--mpirun_hostfile`). The run is the one-process run; "
+                   "drop --num_processes, or raise --batch_size instead.", where)]
+    if spec.model in ("hf", "huggingface") and visible_gpus(spec.env) < 2:
+        return [_f("warning", "accelerate-no-gpus",
+                   f"`accelerate launch --num_processes {processes}` with fewer than 2 GPUs visible: lm_eval's hf "
+                   f"backend splits the documents only across GPUs, so each of the {processes} processes would "
+                   "evaluate all of them. Run one process instead.", where)]
     return []
