@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,15 @@ def _by_doc(result: Any, task: str) -> Any:
     return result.samples(task).sort_values("doc_id").reset_index(drop=True)
 
 
-def _engine_processes() -> list[Any]:
-    """vLLM's engine-core children (spawned by multiprocessing; its resource tracker excluded)."""
+def _children() -> set[int]:
+    """Live child processes of this process (vLLM's engine core, its workers), except multiprocessing's tracker."""
     import psutil
 
-    found = []
+    found = set()
     for child in psutil.Process().children(recursive=True):
         try:
-            cmdline = " ".join(child.cmdline())
-            if "spawn_main" in cmdline and "resource_tracker" not in cmdline and child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
+            if "resource_tracker" not in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                found.add(child.pid)
         except psutil.Error:
             continue
     return found
@@ -64,9 +64,11 @@ def test_vllm_in_process_equals_hf_reuses_the_engine_and_frees_it(ip: Interactiv
     ip.run_line_magic("config", "MeraMagic.max_models = 2")  # the hf run below must not push the engine out
     cell = (f"lm_eval --model vllm --model_args pretrained={demo_model},{VLLM_ARGS} "
             f"--include_path {demo_tasks} --tasks parus,simplear")
+    before = _children()
     first = ip.run_cell_magic("mera", "", cell)
     assert [h.backend for h in model_cache().held()] == ["vllm"]
-    assert _engine_processes(), "vLLM's engine core runs as a child process while the model is held"
+    engine = weakref.ref(model_cache().held()[0].lm)
+    engine_processes = _children() - before
     local = run(f"lm_eval --model hf --model_args pretrained={demo_model},dtype=float32,add_bos_token=True --device cpu "
                 f"--batch_size 8 --include_path {demo_tasks} --tasks parus,simplear", display=False)
     vllm, hf = _by_doc(first, "parus"), _by_doc(local, "parus")
@@ -86,8 +88,9 @@ def test_vllm_in_process_equals_hf_reuses_the_engine_and_frees_it(ip: Interactiv
     with capture_output() as freed:
         ip.run_line_magic("mera", "free")
     assert "released" in freed.stdout and not model_cache().held()
+    gc.collect()
+    assert engine() is None, "`%mera free` left the vLLM engine referenced"
     deadline = time.monotonic() + 60
-    while _engine_processes() and time.monotonic() < deadline:
-        gc.collect()
+    while engine_processes & _children() and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _engine_processes(), "`%mera free` leaves vLLM's engine process running"
+    assert not engine_processes & _children(), "`%mera free` left vLLM's engine processes running"

@@ -142,7 +142,7 @@ def test_serve_magic_a_server_killed_mid_run_and_the_rerun(ip: InteractiveShell,
         killer.start()
         failed = ip.run_cell(f"""%%mera
 lm_eval --model local-completions \\
-  --model_args model=$MERA_SERVE_MODEL,base_url=$MERA_SERVE_URL/completions,num_concurrent=2,max_retries=2,timeout=20 \\
+  --model_args model=$MERA_SERVE_MODEL,base_url=$MERA_SERVE_URL/completions,num_concurrent=2,max_retries=2 \\
   --include_path {demo_tasks} --tasks parus --use_cache {cache}""")
         killer.join(30)
         error = failed.error_in_exec

@@ -16,6 +16,7 @@ import gc
 import json
 import sys
 import time
+import types
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,6 +76,19 @@ def apply_batch_settings(lm: Any, config: dict[str, Any] | None) -> None:
         lm.batch_size = "auto" if text.startswith("auto") else int(text)
 
 
+def _clear_finished_frames(obj: Any) -> None:
+    """Let go of ``obj`` where finished frames still hold it as a local.
+
+    A library that keeps an exception caught while it was imported during a run (vLLM does) keeps that
+    exception's traceback, i.e. every frame up to lm_eval's ``simple_evaluate``, whose locals include the model:
+    the model would outlive ``%mera free``.  Clearing those finished frames' locals releases it.
+    """
+    for referrer in gc.get_referrers(obj):
+        if isinstance(referrer, types.FrameType):
+            with contextlib.suppress(RuntimeError):  # a frame still executing keeps its locals
+                referrer.clear()
+
+
 class ModelCache:
     """The models a kernel holds (at most ``limit``, least recently used dropped first)."""
 
@@ -105,7 +119,8 @@ class ModelCache:
 
     def _release(self, key: str) -> None:
         held = self._held.pop(key)
-        held.lm = None
+        lm, held.lm = held.lm, None
+        _clear_finished_frames(lm)
 
     def free(self, key: str | None = None) -> int:
         """Release one held model (or all), then collect garbage and empty the CUDA cache; returns how many."""
