@@ -199,9 +199,10 @@ def test_server_that_does_not_answer(demo_model: Path, demo_tasks: Path, tmp_pat
     with pytest.raises(CheckError) as checked:  # the pre-flight probe finds it before anything loads
         run(text, display=False)
     assert "server-down" in {f.code for f in checked.value.findings}
-    with pytest.raises(RunError, match="did not answer"):  # a server that goes away during a run
+    with pytest.raises(RunError, match=r"did not answer \(0 of 2 requests answered"):  # a server gone during a run
         run(text, display=False, run_checks=False)
     assert state() == before
+    assert not model_cache().held()  # the API model of a failed run is not kept
 
 
 def test_use_cache_records_its_model(demo_model: Path, demo_tasks: Path, tmp_path: Path) -> None:

@@ -162,8 +162,10 @@ def _chat_backend(ctx: _Context) -> Iterable[Finding]:
     if backend is None or not backend.chat_only:
         return
     if not ctx.spec.options.get("apply_chat_template"):
-        yield _f("warning", "chat-backend-without-template",
-                 f"`{ctx.spec.model}` sends chat messages: add `--apply_chat_template`.", "options.apply_chat_template")
+        yield _f("error", "chat-backend-without-template",
+                 f"`{ctx.spec.model}` sends chat messages, which lm_eval builds only with `--apply_chat_template` "
+                 "(without it the run fails at the first request): add `--apply_chat_template`.",
+                 "options.apply_chat_template")
     for task, types in ctx.task_types.items():
         bad = types & {"multiple_choice", "loglikelihood", "loglikelihood_rolling"}
         if bad:
@@ -307,9 +309,17 @@ def _preflight(ctx: _Context) -> Iterable[Finding]:
     yield from preflight(ctx.spec)
 
 
+def _api_server(ctx: _Context) -> Iterable[Finding]:
+    """What lies outside the command (mera_magic.probe): the server behind an API backend (answers, serves `model=`,
+    returns echo log-probs where needed); the GPUs behind vLLM's parallel sizes and `accelerate launch`."""
+    from .probe import api_findings, launcher_findings, parallel_findings
+
+    return api_findings(ctx.spec, ctx.task_types) + parallel_findings(ctx.spec) + launcher_findings(ctx.spec)
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
     _unknown_options, _backend, _model_args, _preflight, _batch_size, _combinations, _tasks, _chat_backend,
-    _environment, _use_cache, _mera_tasks, _task_folder, _multimodal,
+    _environment, _use_cache, _mera_tasks, _task_folder, _multimodal, _api_server,
 ]
 
 

@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .checks import Finding
+from .findings import Finding
 from .lmeval.backends import backend_names, get_backend
 from .lmeval.install import lm_eval_dir, lm_eval_version
 from .lmeval.parser import option_info

@@ -56,6 +56,9 @@ LINE_HELP = """%mera SUBCOMMAND ...
   submit OUTPUT_DIR [--gen] [--dst PATH] [--partial]
                           build MERA's leaderboard submission archive from the samples files
   panel [COMMAND]         the widget panel
+  serve MODEL [vLLM flags]
+                          start a local vLLM OpenAI-compatible server; sets $MERA_SERVE_URL and $MERA_SERVE_MODEL
+                          (`%mera serve --help`; `--log`, `--stop`)
   secret NAME             ask for a secret (e.g. HF_TOKEN) without showing or saving it; use it as $NAME
   version                 versions of lm_eval, transformers, torch and mera-magic
   help                    this list; `%%mera?` shows the cell magic's manual
@@ -309,6 +312,11 @@ class MeraMagic(Magics, Configurable):
         from .widgets import panel
 
         return panel(raw or None, namespace=self._ns)
+
+    def _cmd_serve(self, words: list[str], raw: str) -> Any:
+        from .serve import serve_line
+
+        return serve_line(words)
 
     def _cmd_secret(self, words: list[str], raw: str) -> None:
         if len(words) != 1:

@@ -34,11 +34,15 @@ class Session:
     cuda_devices: str | None = None
     #: what the pre-flight checks asked the outside world (hub answers, the GPU inventory), with the time asked
     probes: dict[Any, Any] = field(default_factory=dict)
+    #: vLLM servers started by ``%mera serve``, by served model name (see mera_magic.serve)
+    servers: dict[str, Any] = field(default_factory=dict)
 
     def reset(self) -> None:
-        """Forget everything (frees held models first)."""
+        """Forget everything (frees held models and stops servers first)."""
         if self.models is not None:
             self.models.free()
+        for server in self.servers.values():
+            server.stop()
         self.__init__()  # type: ignore[misc]
 
 

@@ -84,10 +84,11 @@ FINDING_TEXTS: dict[str, tuple[str, str]] = {
         "TypeError.{hint}"),
     # -- servers -----------------------------------------------------------------------------------------------
     "finding.server-down": (
-        "По адресу {base_url} никто не отвечает ({reason}). Сначала запустите сервер (например, `vllm serve "
-        "{model} --port {port}`) или исправьте хост и порт.",
-        "Nothing answers at {base_url} ({reason}). Start the server first (e.g. `vllm serve {model} --port "
-        "{port}`), or fix the host and port."),
+        "По адресу {base_url} никто не отвечает ({reason}). Сначала запустите сервер (`%mera serve {model}` "
+        "запустит vLLM из этого ядра и напишет base_url, или `vllm serve {model} --port {port}`) или исправьте "
+        "хост и порт.",
+        "Nothing answers at {base_url} ({reason}). Start the server first (`%mera serve {model}` starts vLLM "
+        "from this kernel and prints its base_url; or `vllm serve {model} --port {port}`), or fix the host and port."),
     "finding.server-wrong-path": (
         "Сервер {root} отвечает, но пути {path} у него нет (HTTP 404). Для `{backend}` base_url обычно "
         "заканчивается на `{expected}`.",

@@ -1,4 +1,5 @@
-"""API backends against a real OpenAI-compatible server on this machine: ``transformers serve`` with the demo model.
+"""API backends against a real OpenAI-compatible server on this machine: ``transformers serve`` with the demo model,
+and against no server at all (a run that fails must leave nothing behind).
 
 The run goes through lm_eval's local-chat-completions / local-completions clients in mera-magic's worker thread
 (``num_concurrent > 1`` takes lm_eval's asyncio path, which fails on a notebook's own event loop), and the
@@ -30,10 +31,11 @@ def _transformers_major() -> int:
     return int(transformers.__version__.split(".")[0])
 
 
-if _transformers_major() < 5:  # CI's oldest-lm_eval run pins transformers < 5
-    pytest.skip("transformers < 5's `transformers serve` has no /v1/completions and answers lm_eval's chat requests "
-                "with HTTP 500; the API backends are tested against transformers 5's server in the newest-lm_eval run",
-                allow_module_level=True)
+#: CI's oldest-lm_eval run pins transformers < 5
+needs_transformers_5 = pytest.mark.skipif(
+    _transformers_major() < 5,
+    reason="transformers < 5's `transformers serve` has no /v1/completions and answers lm_eval's chat requests with "
+           "HTTP 500; those tests run in the newest-lm_eval run (vLLM's server is tested in both: test_vllm_server.py)")
 
 
 def _free_port() -> int:
@@ -76,6 +78,7 @@ def _answers(result, task: str) -> list[str]:  # noqa: ANN001 - a RunResult
     return [str(x) for x in frame.sort_values("doc_id")["filtered"]]
 
 
+@needs_transformers_5
 def test_chat_completions_server_gives_the_in_process_answers(server: str, demo_model: Path, demo_tasks: Path,
                                                               tmp_path: Path) -> None:
     common = f"--include_path {demo_tasks} --apply_chat_template --limit 6 --tasks simplear --gen_kwargs max_gen_toks=8"
@@ -88,6 +91,7 @@ def test_chat_completions_server_gives_the_in_process_answers(server: str, demo_
     assert list((tmp_path / "api").rglob("samples_simplear_*.jsonl"))
 
 
+@needs_transformers_5
 def test_completions_server_with_a_local_tokenizer(server: str, demo_model: Path, demo_tasks: Path) -> None:
     common = f"--include_path {demo_tasks} --limit 6 --tasks simplear --gen_kwargs max_gen_toks=8"
     remote = run(f"lm_eval --model local-completions --model_args model={demo_model},"
@@ -98,6 +102,7 @@ def test_completions_server_with_a_local_tokenizer(server: str, demo_model: Path
     assert _answers(remote, "simplear") == _answers(local, "simplear")
 
 
+@needs_transformers_5
 def test_wrong_endpoint_gets_a_clear_message(server: str, demo_model: Path, demo_tasks: Path) -> None:
     from mera_magic.errors import RunError
 
@@ -105,3 +110,64 @@ def test_wrong_endpoint_gets_a_clear_message(server: str, demo_model: Path, demo
         run(f"lm_eval --model local-completions --model_args model={demo_model},base_url={server}/v1/no-such-endpoint,"
             f"tokenized_requests=False,tokenizer_backend=huggingface,tokenizer={demo_model},max_retries=1 "
             f"--include_path {demo_tasks} --limit 2 --tasks simplear", display=False)
+
+
+@needs_transformers_5
+def test_a_server_without_echo_logprobs_is_refused_for_multiple_choice(server: str, demo_model: Path,
+                                                                        demo_tasks: Path) -> None:
+    from mera_magic import check
+
+    base = (f"lm_eval --model local-completions --model_args model={demo_model},base_url={server}/v1/completions,"
+            f"tokenized_requests=False --include_path {demo_tasks} --tasks ")
+    hit = [f for f in check(base + "parus") if f.code == "server-no-echo"]
+    assert hit and hit[0].level == "error" and "parus" in hit[0].message and "log-probs" in hit[0].message
+    assert not [f for f in check(base + "simplear") if f.level == "error"]  # generation needs no log-probs
+
+
+def _closed_port() -> int:
+    return _free_port()
+
+
+def test_a_failed_concurrent_run_leaves_nothing_for_the_next_cell(demo_model: Path, demo_tasks: Path) -> None:
+    """Measured on main before the fix: ~200 lines of aiohttp/tenacity tracebacks in the next cell's log.
+
+    They come from asyncio ("Task exception was never retrieved", one per failed request) whenever the failed
+    requests are garbage-collected, i.e. during some later cell; a handler on asyncio's logger sees them wherever
+    they would be printed.
+    """
+    import gc
+    import logging
+    import threading
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from mera_magic.errors import RunError
+    from mera_magic.runner import model_cache
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("asyncio").addHandler(handler)
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "mera_magic")
+    port = _closed_port()
+    try:
+        with pytest.raises(RunError, match=r"did not answer \(0 of \d+ requests answered"):
+            run(f"lm_eval --model local-completions --model_args model={demo_model},"
+                f"base_url=http://127.0.0.1:{port}/v1/completions,num_concurrent=8,max_retries=3 "
+                f"--include_path {demo_tasks} --tasks parus", display=False, run_checks=False)
+        assert not any(h.backend == "local-completions" for h in model_cache().held())
+        assert not [t for t in threading.enumerate() if t.name == "mera-magic-run" and t.is_alive()]
+        with capture_output() as out:
+            gc.collect()  # what happens at some point during a later cell
+            ip.run_cell_magic("mera", "", f"lm_eval --model hf --model_args pretrained={demo_model},dtype=float32 "
+                                          f"--device cpu --include_path {demo_tasks} --tasks simplear --limit 2")
+            gc.collect()
+    finally:
+        logging.getLogger("asyncio").removeHandler(handler)
+    assert [r.getMessage() for r in records] == []
+    html = "".join(o.data.get("text/html", "") for o in out.outputs)
+    assert "mera-progress" in html
+    for leak in ("Traceback", "Task exception was never retrieved", "ClientConnectorError", "RetryError"):
+        assert leak not in html + out.stdout + out.stderr, leak

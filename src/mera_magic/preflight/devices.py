@@ -85,12 +85,6 @@ def check_devices(spec: RunSpec, remembered: dict[Any, Any]) -> Iterable[Finding
     if m and int(m.group(1)) >= visible:
         yield finding("error", "device-index-missing", "options.device", device=device, visible=visible,
                       last=max(visible - 1, 0))
-    try:
-        size = int(str(tp)) if tp is not None else 1
-    except ValueError:
-        size = 1
-    if size > visible:
-        yield finding("error", "tensor-parallel-too-large", "model_args.tensor_parallel_size", size=size,
-                      visible=visible)
+    # vLLM's tensor_parallel_size x data_parallel_size against the GPUs: mera_magic.probe.parallel_findings
     if parallelize and visible == 1:
         yield finding("info", "parallelize-one-gpu", "model_args.parallelize")

@@ -19,11 +19,12 @@ from typing import Any
 from .. import environ
 from ..checks import CACHE_OWNER_SUFFIX, cache_owner, check_in_scope
 from ..command import parse_command
-from ..errors import CheckError, RunError
+from ..errors import CheckError, MeraError, RunError
 from ..findings import Finding
 from ..secrets import register_spec
 from ..session import SESSION
 from ..spec import RunSpec
+from .api_requests import requests_done
 from .child import evaluate_in_child
 from .failures import explain_failure
 from .inprocess import evaluate_in_process
@@ -91,6 +92,25 @@ def _record_cache_owner(spec: RunSpec) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(cache_owner(spec)), encoding="utf-8")
 
+def _after_failure(error: MeraError, spec: RunSpec, progress: Progress) -> MeraError:
+    """A failed run keeps no model it loaded (it may be broken, or an API client of a dead server), and an API
+    run's message says how many requests were answered and that ``--use_cache`` keeps them."""
+    cache = model_cache()
+    if cache.last_loaded is not None:
+        cache.free(cache.last_loaded)
+        progress.note("The model loaded by this run was released (the run failed).")
+    counted = requests_done(progress)
+    if counted is None or not isinstance(error, RunError):
+        return error
+    done, total = counted
+    kept = (f"; the answered ones are stored in --use_cache {spec.options['use_cache']}, so a rerun continues "
+            "from there" if spec.options.get("use_cache") else "; add --use_cache PATH to keep answers across reruns")
+    amended = RunError(f"{error.message} ({done} of {total if total is not None else '?'} requests answered{kept})",
+                       hint=error.hint)
+    amended.__cause__ = error.__cause__
+    return amended
+
+
 def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = None, subprocess: bool = False,
         display: bool = True, run_checks: bool = True) -> Any:
     """Run an lm_eval command and return its :class:`~mera_magic.results.RunResult`.
@@ -125,6 +145,7 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
         title = f"{spec.model} {spec.model_name or ''} · {', '.join(spec.tasks)}".strip()
         progress = Progress(title, spec.options.get("verbosity"), {**spec.env, **SESSION.secrets})
         live = _LiveDisplay(progress, display)
+        model_cache().last_loaded = None
         try:
             if reasons:
                 captured = evaluate_in_child(spec, progress, reasons, live.tick)
@@ -138,7 +159,7 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
         finally:
             live.tick(force=True)
         if captured.get("error") is not None:
-            raise explain_failure(captured["error"], spec)
+            raise _after_failure(explain_failure(captured["error"], spec), spec, progress)
         _record_cache_owner(spec)
     files = captured.get("files", [])
     if "results" in captured:

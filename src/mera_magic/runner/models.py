@@ -13,6 +13,7 @@ import contextlib
 import gc
 import json
 import sys
+import types
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,19 @@ def model_key(backend: str, model_args: dict[str, Any], device: str | None) -> s
     return json.dumps([backend, loading, device], sort_keys=True, default=str)
 
 
+def _clear_finished_frames(obj: Any) -> None:
+    """Let go of ``obj`` where finished frames still hold it as a local.
+
+    A library that keeps an exception caught while it was imported during a run (vLLM does) keeps that
+    exception's traceback, i.e. every frame up to lm_eval's ``simple_evaluate``, whose locals include the model:
+    the model would outlive ``%mera free``.  Clearing those finished frames' locals releases it.
+    """
+    for referrer in gc.get_referrers(obj):
+        if isinstance(referrer, types.FrameType):
+            with contextlib.suppress(RuntimeError):  # a frame still executing keeps its locals
+                referrer.clear()
+
+
 class ModelCache:
     """The models a kernel holds (at most ``limit``, least recently used dropped first)."""
 
@@ -55,6 +69,8 @@ class ModelCache:
         self._held: OrderedDict[str, HeldModel] = OrderedDict()
         #: how many times a model was really loaded (not reused) — what tests assert on
         self.loads = 0
+        #: key of the model the latest load put here (a run that fails releases it: see runner.run)
+        self.last_loaded: str | None = None
 
     def get(self, key: str) -> HeldModel | None:
         held = self._held.get(key)
@@ -75,7 +91,8 @@ class ModelCache:
 
     def _release(self, key: str) -> None:
         held = self._held.pop(key)
-        held.lm = None
+        lm, held.lm = held.lm, None
+        _clear_finished_frames(lm)
 
     def free(self, key: str | None = None) -> int:
         """Release one held model (or all), then collect garbage and empty the CUDA cache; returns how many."""
@@ -109,6 +126,7 @@ def reuse_factory(cache: ModelCache, backend: str, device: str | None,
 
     def store(model_args: dict[str, Any], lm: Any, seconds: float) -> None:
         cache.loads += 1
+        cache.last_loaded = model_key(backend, model_args, device)
         cache.put(HeldModel(model_key(backend, model_args, device), backend, dict(model_args), device, lm, seconds))
         on_event(f"Loaded {backend} model in {seconds:.1f} s (kept for the next cells).")
 

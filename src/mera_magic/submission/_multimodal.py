@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
 from ..catalog import MeraTask
-from ..checks import Finding
 from ..errors import SubmissionError
+from ..findings import Finding
 from ..lmeval.output import CorruptedFile, SamplesFile, read_samples
 from ._archive import logs_zip, write_archive
 from ._checks import check_payload
