@@ -306,8 +306,15 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
     yield from diagnose_task_folder(str(include))
 
 
+def _values(ctx: _Context) -> Iterable[Finding]:
+    """Every option and model_args value has a type lm_eval can convert (see :mod:`.checks_values`)."""
+    from .checks_values import value_findings
+
+    return value_findings(ctx.spec)
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
-    _unknown_options, _backend, _model_args, _batch_size, _combinations, _tasks, _chat_backend, _environment,
+    _unknown_options, _backend, _model_args, _values, _batch_size, _combinations, _tasks, _chat_backend, _environment,
     _use_cache, _mera_tasks, _task_folder,
 ]
 
