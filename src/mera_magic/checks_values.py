@@ -81,7 +81,7 @@ def batch_size_problem(value: Any, action: argparse.Action | None) -> str | None
 
 def _convert_problem(action: argparse.Action, value: Any) -> str | None:
     """Why the parser's own ``type`` rejects ``value`` (a raw text the panel kept), or None."""
-    kind = action.type
+    kind: Any = action.type
     if not isinstance(value, str) or kind is None or kind is str:
         return None
     try:
