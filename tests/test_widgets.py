@@ -18,7 +18,8 @@ import ipywidgets as W
 import pytest
 
 import mera_magic.checks as checks_module
-from mera_magic import parse
+import mera_magic.checks_values as checks_values_module
+from mera_magic import check, parse
 from mera_magic.backends import BackendArg, backend_names, get_backend
 from mera_magic.command.flags import option_info, version_tuple
 from mera_magic.command.shell import quote
@@ -28,7 +29,7 @@ from mera_magic.widgets import Gpu, Panel, panel
 from mera_magic.widgets._fields import ChoiceField, ComboField, SecretField, TextField
 from mera_magic.widgets._frontend import cell_source, insert_cell_script
 from mera_magic.widgets._gpus import parse_nvidia_smi
-from mera_magic.widgets._model import arg_kind, literal_choices, ordered_backends
+from mera_magic.widgets._model import arg_kind, literal_choices, option_twins, ordered_backends
 
 NO_GPUS: list[Gpu] = []
 TOKEN = "hf_panelSecretValue42"
@@ -45,6 +46,7 @@ def make(spec_or_text: RunSpec | str | None = None, **kwargs: Any) -> Panel:
     """A panel without GPU probing (this machine has none; the GPU row is tested with given GPUs)."""
     if isinstance(spec_or_text, str):
         spec_or_text = parse(spec_or_text, secrets=SESSION.secrets)
+    kwargs.setdefault("auto_index", False)  # the background indexing of lm_eval's tasks has its own test
     return Panel(spec_or_text, gpus=NO_GPUS, **kwargs)
 
 
@@ -110,7 +112,9 @@ def test_round_trip_panel_and_spec_for_every_backend(backend: str) -> None:
     # every parameter of the backend has its own field; the unknown key is under "Other model_args"
     info = get_backend(backend)
     assert info is not None
-    assert set(info.arg_names) <= set(p.model.arg_fields)
+    # (those lm_eval fills from its own flags, --batch_size and --device, are edited in Options instead)
+    assert set(info.arg_names) - option_twins(info) <= set(p.model.arg_fields)
+    assert not option_twins(info) & set(p.model.arg_fields)
     assert "zz_unknown_key=3" in (p.model.other.get() or "")
 
 
@@ -157,15 +161,49 @@ def test_clearing_a_field_removes_the_flag() -> None:
     assert p.command == "lm_eval --model hf --model_args pretrained=x --tasks a"
 
 
-def test_an_unreadable_value_is_shown_at_its_field_and_changes_nothing() -> None:
-    p = make("lm_eval --model hf --model_args pretrained=x --num_fewshot 2 --tasks a")
+def test_an_invalid_value_is_an_error_in_the_command_and_blocks_run(capsys: pytest.CaptureFixture[str]) -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --num_fewshot 2 --tasks a", language="en")
     field = p.options.fields["options.num_fewshot"]
     field.widget.value = "two"
-    assert "two" in field.note.value and "mera-error" in field.note.value
-    assert p.spec.options["num_fewshot"] == 2
+    # the command shows what the field shows, never the previous value, and the same check as the text reports it
+    assert "--num_fewshot two" in p.command and "--num_fewshot 2" not in p.command
+    errors = [f for f in p.findings if f.level == "error"]
+    assert [f.where for f in errors] == ["options.num_fewshot"]
+    assert "mera-error" in field.note.value and "two" in field.note.value
+    assert p.summary == "Check: 1 error, 1 note"
+    assert p.run() is None
+    assert "fix the errors" in capsys.readouterr().out
     field.widget.value = "3"
-    assert field.note.value == "" or "mera-error" not in field.note.value
-    assert p.spec.options["num_fewshot"] == 3
+    assert "mera-error" not in field.note.value
+    assert p.spec.options["num_fewshot"] == 3 and not any(f.level == "error" for f in p.findings)
+
+
+def test_batch_size_abc_is_an_error_through_the_same_check_as_the_text() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.options.fields["options.batch_size"].widget.value = "abc"
+    assert "--batch_size abc" in p.command
+    from_panel = [(f.where, f.message) for f in p.findings if f.level == "error"]
+    from_text = [(f.where, f.message) for f in check(p.command, tasks=False) if f.level == "error"]
+    assert from_panel == from_text == [("options.batch_size", from_text[0][1])]
+    assert p._tabs.get_title(2).endswith("✖")  # the Options tab carries the mark
+    assert not p._tabs.get_title(0).endswith("✖")
+
+
+def test_a_model_arg_of_the_wrong_type_is_an_error_at_its_field() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.model.arg_fields["max_length"].widget.value = "1e3"
+    errors = [f for f in p.findings if f.level == "error"]
+    assert [f.where for f in errors] == ["model_args.max_length"]
+    assert "max_length=1000" in errors[0].message
+    assert "mera-error" in p.model.arg_fields["max_length"].note.value
+    assert p._tabs.get_title(0).endswith("✖")
+
+
+def test_an_unparsable_launcher_is_an_error_that_blocks_run() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.options.launcher.widget.value = "accelerate launch 'unclosed"
+    assert any(f.level == "error" and f.where == "launcher" for f in p.findings)
+    assert p.run() is None
 
 
 def test_switching_the_backend_keeps_what_the_new_one_accepts() -> None:
@@ -215,7 +253,9 @@ def test_the_launcher_round_trips() -> None:
 def check_codes() -> set[str]:
     """Every finding code mera_magic.checks can produce (read from its source)."""
     source = Path(checks_module.__file__).read_text(encoding="utf-8")
-    return set(re.findall(r'_f\(\s*"(?:error|warning|info)",\s*"([a-z0-9-]+)"', source))
+    values = Path(checks_values_module.__file__).read_text(encoding="utf-8")
+    return (set(re.findall(r'_f\(\s*"(?:error|warning|info)",\s*"([a-z0-9-]+)"', source))
+            | set(re.findall(r'_f\(\s*"([a-z0-9-]+)",', values)))
 
 
 def _rejecting_backend() -> str:
@@ -269,6 +309,8 @@ CASES: dict[str, Any] = {
     "literal-secret": f"HF_TOKEN={TOKEN} lm_eval --model hf --model_args pretrained=x --tasks a",
     "cache-other-model": lambda tmp, tasks: _cache_owner(tmp),
     "closed-test-without-predict-only": "lm_eval --model hf --model_args pretrained=x --tasks rummlu",
+    "invalid-value": "lm_eval --model hf --model_args pretrained=x,dtype=bf16 --batch_size abc --tasks a",
+    "missing-model-arg": "lm_eval --model local-completions --model_args model=m --tasks a",
 }
 #: findings whose ``where`` names no field: shown in the panel's summary instead
 GENERAL = {"unknown-option"}
@@ -285,9 +327,12 @@ def test_every_check_surfaces_next_to_its_field(code: str, tmp_path: Path, demo_
     case = CASES[code]
     if callable(case):
         case = case(tmp_path, demo_tasks)
-    p = panel(case) if isinstance(case, str) else make(case)
-    if code == "unknown-task":
-        p.tasks.load_builtin()  # the "Load lm_eval's tasks" button: now a missing name can be told apart
+    auto = code == "unknown-task"  # a name not in --include_path: lm_eval's own tasks are indexed in the background
+    p = (Panel(parse(case, secrets=SESSION.secrets), text=case, gpus=NO_GPUS, auto_index=auto)
+         if isinstance(case, str) else make(case))
+    if auto:
+        assert p.tasks.indexing is not None
+        p.tasks.indexing.join()
     found = [f for f in p.findings if f.code == code]
     assert found, [f.code for f in p.findings]
     for finding in found:
@@ -443,7 +488,7 @@ def test_text_fallback_for_front_ends_without_widgets() -> None:
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert cell_source(p.command) in bundle["text/plain"]
     assert "needs `--output_path`" in bundle["text/plain"]
-    assert html.escape(p.command) in bundle["text/html"]
+    assert html.escape(cell_source(p.command)) in re.sub(r"<[^>]+>", "", bundle["text/html"])
     assert 'data-code="no-output-path"' in bundle["text/html"]
 
 

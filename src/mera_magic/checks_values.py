@@ -232,6 +232,29 @@ def model_arg_value_findings(spec: RunSpec) -> Iterable[Finding]:
             yield _f("invalid-value", f"{shown} {problem}.", f"model_args.{key}")
 
 
+def required_model_args(model: str) -> list[str]:
+    """The model_args ``model`` cannot run without: its constructor's parameters without a default, and those
+    the MERA guide documents as required (:data:`mera_magic.texts.REQUIRED_MODEL_ARGS`) that it names."""
+    from .texts import REQUIRED_MODEL_ARGS
+
+    backend = get_backend(model)
+    if backend is None:
+        return []
+    names = [a.name for a in backend.args if a.required]
+    names += [n for n in REQUIRED_MODEL_ARGS.get(model, ()) if n in backend.arg_names]
+    return list(dict.fromkeys(names))
+
+
+def required_arg_findings(spec: RunSpec) -> Iterable[Finding]:
+    """An error for every required model arg that is not given (or given empty)."""
+    for key in required_model_args(spec.model):
+        if spec.model_args.get(key) in (None, ""):
+            example = {"base_url": "http://localhost:8000/v1/completions", "model": "Qwen/Qwen2-0.5B-Instruct",
+                       "pretrained": "Qwen/Qwen2-0.5B-Instruct"}.get(key, "...")
+            yield _f("missing-model-arg", f"`--model {spec.model}` needs `{key}` in --model_args, e.g. "
+                     f"`--model_args {key}={example}`.", f"model_args.{key}")
+
+
 def value_findings(spec: RunSpec) -> list[Finding]:
-    """Every typed-value error of ``spec`` (options, then model_args)."""
-    return [*option_value_findings(spec), *model_arg_value_findings(spec)]
+    """Every typed-value error of ``spec`` (options, then model_args), and every missing required model arg."""
+    return [*option_value_findings(spec), *model_arg_value_findings(spec), *required_arg_findings(spec)]

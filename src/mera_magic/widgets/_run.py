@@ -1,0 +1,184 @@
+"""Running from the panel the way a ``%%mera`` cell runs: one run at a time, live progress, a Stop button.
+
+A click on Run reaches the kernel as a widget message, and the kernel handles it like a cell: it is busy until
+the run ends, so the run is :func:`mera_magic.runner.run` itself (same checks, environment, worker thread,
+progress, failure messages).  Its live progress HTML is handed to :attr:`RunControls.progress` (a display
+handle would not update inside a widget output).
+
+- Run is disabled (and says "Running…") for the whole run; a click that the browser sent before the run ended
+  (the message was queued while the kernel was busy) is recognised by its send time and ignored.
+- Stop and the kernel's stop button both interrupt the kernel: a busy kernel cannot receive a widget message, so
+  Stop is a small page script that asks the Jupyter server to interrupt this kernel (as the toolbar button
+  does), or presses the notebook's own interrupt button where the server cannot be asked.  The runner turns the
+  interrupt into status "stopped" within seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from typing import Any, Callable, Optional
+
+import ipywidgets as W
+
+_STOP_JS = """(async function (button) {
+  button.disabled = true;
+  const kernel = %(kernel)s;
+  let config = {};
+  try { config = JSON.parse(document.getElementById('jupyter-config-data').textContent); } catch (e) {}
+  const base = (config.baseUrl || document.body.dataset.baseUrl || '/').replace(/\\/?$/, '/');
+  const xsrf = (document.cookie.match(/(?:^|; )_xsrf=([^;]*)/) || [])[1];
+  const headers = {};
+  if (config.token) headers['Authorization'] = 'token ' + config.token;
+  if (xsrf) headers['X-XSRFToken'] = decodeURIComponent(xsrf);
+  try {
+    if (kernel) {
+      const reply = await fetch(base + 'api/kernels/' + kernel + '/interrupt',
+        { method: 'POST', headers: headers, credentials: 'same-origin' });
+      if (reply.ok) return;
+    }
+  } catch (e) { console.warn('mera-magic: interrupting through the server failed', e); }
+  const panel = button.closest('.jp-NotebookPanel');
+  const press = panel && panel.querySelector("[data-command='notebook:interrupt-kernel']");
+  if (press) { press.dispatchEvent(new MouseEvent('mousedown', { bubbles: true, cancelable: true, button: 0 }));
+               return; }
+  button.disabled = false;
+  button.title = %(manual)s;
+})(this); return false;"""
+
+
+def kernel_id() -> Optional[str]:
+    """The id of this kernel as the Jupyter server knows it (from the connection file name), or None."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = get_connection_file()
+    except Exception:  # noqa: BLE001 - not in a kernel (tests, a terminal)
+        return None
+    stem = name.rsplit("/", 1)[-1]
+    if stem.startswith("kernel-") and stem.endswith(".json"):
+        return stem[len("kernel-"):-len(".json")]
+    return None
+
+
+def stop_button_html(label: str, tooltip: str, manual: str) -> str:
+    """The Stop button: an HTML button whose click interrupts this kernel from the page (see the module doc)."""
+    script = _STOP_JS % {"kernel": json.dumps(kernel_id()), "manual": json.dumps(manual)}
+    return (f'<button class="mera-stop jupyter-button mod-danger" title="{html.escape(tooltip)}" '
+            f'style="height:28px;padding:0 12px" onclick="{html.escape(script)}">'
+            f'<i class="fa fa-stop"></i> {html.escape(label)}</button>')
+
+
+def message_sent_at() -> Optional[dt.datetime]:
+    """When the front end sent the message the kernel is handling now (a button click), or None."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is None:
+        return None
+    try:
+        parent = kernel.get_parent("shell")
+    except Exception:  # noqa: BLE001 - older ipykernel, or no message
+        return None
+    date = (parent or {}).get("header", {}).get("date")
+    if isinstance(date, str):
+        try:
+            date = dt.datetime.fromisoformat(date.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return date if isinstance(date, dt.datetime) else None
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware (comparable with message dates)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class RunControls:
+    """Run / Stop buttons, the live progress area and the run's output, with the one-run-at-a-time rule."""
+
+    def __init__(self, texts: Callable[..., str]) -> None:
+        self.texts = texts
+        self.run_button = W.Button(icon="play", button_style="primary", layout=W.Layout(width="auto"))
+        self.stop = W.HTML(layout=W.Layout(display="none"))
+        self.progress = W.HTML(layout=W.Layout(width="100%"))
+        self.progress.add_class("mera-run-progress")
+        self.output = W.Output(layout=W.Layout(width="100%"))
+        self.running = False
+        self.runs = 0
+        self.ignored_clicks = 0
+        self.last_status: Optional[str] = None
+        self._ended_at: Optional[dt.datetime] = None
+        self.relabel()
+
+    def relabel(self) -> None:
+        """Button texts in the current language."""
+        if self.running:
+            self.run_button.description = self.texts("ui.running")
+        else:
+            self.run_button.description = self.texts("ui.run")
+        self.run_button.tooltip = self.texts("ui.run.help")
+        self.stop.value = stop_button_html(self.texts("ui.stop"), self.texts("ui.stop.help"),
+                                           self.texts("ui.stop.help"))
+
+    def stale_click(self) -> bool:
+        """True for a click that arrives during a run, or that was sent before the last run ended."""
+        if self.running:
+            return True
+        sent = message_sent_at()
+        if sent is None or self._ended_at is None:
+            return False
+        if sent.tzinfo is None:
+            sent = sent.replace(tzinfo=dt.timezone.utc)
+        return sent < self._ended_at
+
+    def show_progress(self, text: str) -> None:
+        """The runner's live progress HTML."""
+        self.progress.value = text
+        status = _status_of(text)
+        if status:
+            self.last_status = status
+
+    def begin(self) -> None:
+        """Enter the running state: Run disabled and busy, Stop shown."""
+        self.running = True
+        self.runs += 1
+        self.last_status = "running"
+        self.run_button.disabled = True
+        self.run_button.icon = "hourglass-half"
+        self.run_button.description = self.texts("ui.running")
+        self.stop.layout.display = None
+        self.relabel()
+
+    def end(self) -> None:
+        """Leave the running state."""
+        self.running = False
+        self._ended_at = now()
+        self.run_button.disabled = False
+        self.run_button.icon = "play"
+        self.stop.layout.display = "none"
+        self.relabel()
+
+    def run(self, work: Callable[[Callable[[str], None]], Any]) -> Any:
+        """Call ``work(progress_sink)`` in the running state; KeyboardInterrupt counts as "stopped"."""
+        self.begin()
+        try:
+            return work(self.show_progress)
+        except KeyboardInterrupt:  # an interrupt that came after the worker had ended
+            self.last_status = "stopped"
+            return None
+        finally:
+            self.end()
+
+
+def _status_of(progress_html: str) -> Optional[str]:
+    """The status word of the runner's progress block (``running``, ``stopping``, ``done``, ``failed``, ``stopped``)."""
+    marker = "</b> — "
+    at = progress_html.find(marker)
+    if at < 0:
+        return None
+    word = progress_html[at + len(marker):].split(",", 1)[0].strip()
+    return word or None
