@@ -96,3 +96,16 @@ def test_model_arg_types_come_from_the_backend_constructor() -> None:
     assert max_length is not None and "int" in (max_length.annotation or "")
     assert model_arg_problem(max_length, 2048) is None
     assert model_arg_problem(max_length, "abc") is not None
+
+
+@pytest.mark.parametrize("text, missing", [
+    ("lm_eval --model local-completions --tasks parus", {"model_args.model", "model_args.base_url"}),
+    ("lm_eval --model local-completions --model_args model=m --tasks parus", {"model_args.base_url"}),
+    ("lm_eval --model gguf --tasks parus", {"model_args.base_url"}),
+    ("lm_eval --model hf --tasks parus", {"model_args.pretrained"}),
+    ("lm_eval --model local-completions --model_args model=m,base_url=http://localhost:8000/v1/completions "
+     "--tasks parus", set()),
+])
+def test_required_model_args_are_errors_when_missing(text: str, missing: set[str]) -> None:
+    found = {f.where for f in mera_magic.check(text, tasks=False) if f.code == "missing-model-arg"}
+    assert found == missing

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,52 @@ def test_switching_the_backend_keeps_what_the_new_one_accepts() -> None:
     assert p.command == "lm_eval --model vllm --model_args pretrained=x,dtype=bfloat16,tensor_parallel_size=2 --tasks a"
 
 
+def test_a_backend_switch_and_back_keeps_every_value() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x,dtype=bfloat16 --tasks a")
+    p.model.backend_field.widget.value = "gguf"
+    assert "pretrained" not in p.spec.model_args and "dtype" not in p.spec.model_args
+    p.model.backend_field.widget.value = "hf"
+    assert p.spec.model_args == {"pretrained": "x", "dtype": "bfloat16"}
+    assert p.model.arg_fields["dtype"].get() == "bfloat16"
+
+
+def test_pretrained_becomes_model_for_a_backend_that_names_it_so() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=Qwen/Qwen2-0.5B --tasks a")
+    p.model.backend_field.widget.value = "local-completions"
+    assert p.spec.model_args["model"] == "Qwen/Qwen2-0.5B"
+    assert "pretrained" not in p.spec.model_args
+    assert p.model.arg_fields["model"].get() == "Qwen/Qwen2-0.5B"
+    p.model.backend_field.widget.value = "hf"
+    assert p.spec.model_args == {"pretrained": "Qwen/Qwen2-0.5B"}
+
+
+@pytest.mark.parametrize("backend, key", [("gguf", "base_url"), ("local-completions", "base_url"),
+                                          ("local-completions", "model")])
+def test_required_model_args_are_marked_and_checked(backend: str, key: str) -> None:
+    if backend not in backend_names():
+        pytest.skip(f"lm_eval {version_tuple()} has no {backend} backend")
+    p = make(f"lm_eval --model {backend} --tasks a", language="en")
+    field = p.model.arg_fields[key]
+    assert f"{key} *" in field.label.value
+    assert 'data-code="missing-model-arg"' in field.note.value
+    field.widget.value = "http://localhost:8000/v1/completions" if key == "base_url" else "m"
+    assert 'data-code="missing-model-arg"' not in field.note.value
+
+
+def test_model_args_that_are_lm_eval_flags_are_not_repeated_in_the_model_tab() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x,batch_size=4 --tasks a")
+    assert "batch_size" not in p.model.arg_fields and "device" not in p.model.arg_fields
+    assert p.model.other.get() == "batch_size=4"  # still round-trips
+    assert p.read_fields() == p.spec
+
+
+def test_no_choice_shows_a_bare_dash_for_a_missing_default() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    for field in p.model.arg_fields.values():
+        if isinstance(field, ChoiceField):
+            assert "(-)" not in field.widget.options[0][0], field.where
+
+
 def test_editing_the_command_updates_the_fields() -> None:
     p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
     text = ("CUDA_VISIBLE_DEVICES=1 lm_eval --model vllm --model_args pretrained=y,dtype=float16,"
@@ -332,7 +379,13 @@ def test_every_check_surfaces_next_to_its_field(code: str, tmp_path: Path, demo_
          if isinstance(case, str) else make(case))
     if auto:
         assert p.tasks.indexing is not None
+        for _ in range(50):  # the progress line appears while lm_eval's tasks are indexed
+            if "mera-indexing" in p.tasks.index_status.value or not p.tasks.is_indexing:
+                break
+            time.sleep(0.1)
+        assert "mera-indexing" in p.tasks.index_status.value or not p.tasks.is_indexing
         p.tasks.indexing.join()
+        assert p.tasks.index_status.value == ""
     found = [f for f in p.findings if f.code == code]
     assert found, [f.code for f in p.findings]
     for finding in found:
@@ -473,6 +526,50 @@ def test_language_switch_keeps_the_spec() -> None:
     assert p.spec == before and p.read_fields() == before
     with pytest.raises(ValueError):
         p.set_language("de")
+
+
+def test_the_language_toggle_keeps_the_selected_tab_shown() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="ru")
+    p._tabs.selected_index = 2
+    p._language_toggle.value = "en"
+    assert p.language == "en" and p._tabs.selected_index == 2
+    assert p._tabs.children[2].children == (p.options.box,)
+
+
+def test_demo_tasks_with_answers_are_not_called_closed(demo_tasks: Path) -> None:
+    p = make(f"lm_eval --model hf --model_args pretrained=x --include_path {demo_tasks} --tasks parus,rcb,simplear",
+             language="en")
+    assert p.tasks.checkable(p.spec)
+    assert not any(f.code == "closed-test-without-predict-only" for f in p.findings)
+    labels = dict((v, k) for k, v in p.tasks.matches.options)
+    assert "closed test" not in labels["parus"] and "closed test" in labels["rummlu"]
+    p.tasks.tasks.widget.value = "rummlu"
+    assert any(f.code == "closed-test-without-predict-only" for f in p.findings)
+
+
+def test_the_saved_record_follows_the_panel_and_survives_nbconvert(tmp_path: Path) -> None:
+    """The panel's saved output is the command it holds now, highlighted, with its findings (a real kernel)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    cells = ["import mera_magic.widgets\n"
+             "p = mera_magic.widgets.panel('lm_eval --model hf --model_args pretrained=x --tasks a', language='en')\np",
+             "p.options.fields['options.num_fewshot'].widget.value = '5'\n"
+             "p.options.fields['options.batch_size'].widget.value = 'abc'"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    assert len(outputs) == 2
+    assert "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
+    record = outputs[1]["data"]
+    assert "--num_fewshot 5" in record["text/plain"] and "--batch_size abc" in record["text/plain"]
+    assert "batch_size abc" in record["text/plain"] and "error:" in record["text/plain"]
+    text = re.sub(r"<[^>]+>", "", record["text/html"])
+    assert "--num_fewshot 5" in text and "1 error" in text
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    assert "--num_fewshot 5" in re.sub(r"<[^>]+>", "", body)
 
 
 def test_the_session_language_is_the_default() -> None:

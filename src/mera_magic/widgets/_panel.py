@@ -41,7 +41,8 @@ from ._section import Section
 from ._tasks import TasksSection
 
 _STYLE = """<style>
-.mera-panel { max-width: 100%; box-sizing: border-box; overflow-x: hidden; }
+.mera-panel { max-width: 100%; box-sizing: border-box; }
+.mera-panel .mera-command, .mera-panel .mera-command textarea { box-sizing: border-box; max-width: 100%; }
 .mera-panel .mera-command textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .mera-panel .widget-tab > .p-TabBar .p-TabBar-tab, .mera-panel .lm-TabBar-tab { min-width: 110px; }
 .mera-panel .mera-field .widget-hbox { flex-wrap: wrap; }
@@ -90,8 +91,11 @@ class Panel(W.VBox):
         self._language_toggle = W.ToggleButtons(options=list(T.LANGUAGES), value=self._language,
                                                 layout=W.Layout(width="auto"), style={"button_width": "40px"})
         self._language_toggle.observe(lambda change: self.set_language(change["new"]), names="value")
-        self._tabs = W.Tab()
-        self.command_box = W.Textarea(rows=6, continuous_update=False, layout=W.Layout(width="100%"))
+        # the tab bodies are fixed boxes whose content is swapped: replacing a Tab's children blanks its body in the
+        # front end until a tab is clicked
+        self._tab_boxes = [W.VBox(layout=W.Layout(width="100%")) for _ in _TAB_KEYS]
+        self._tabs = W.Tab(children=self._tab_boxes, selected_index=0)
+        self.command_box = W.Textarea(rows=6, continuous_update=False, layout=W.Layout(width="100%", margin="2px 0"))
         self.command_box.add_class("mera-command")
         self.command_box.observe(self._command_edited, names="value")
         self._command_label = W.HTML()
@@ -105,7 +109,8 @@ class Panel(W.VBox):
         self.output = self.controls.output
         self.writeback = W.HTML(layout=W.Layout(display="none"))
         header = W.HBox([self._title, self._language_toggle],
-                        layout=W.Layout(justify_content="space-between", align_items="center", width="100%"))
+                        layout=W.Layout(justify_content="space-between", align_items="center", width="100%",
+                                        margin="0"))
         buttons = W.HBox([self.insert_button, self.run_button, self.controls.stop, self.writeback],
                          layout=W.Layout(flex_flow="row wrap", align_items="center"))
         self.children = [W.HTML(_STYLE), header, self._tabs, self._command_label, self.command_box,
@@ -142,11 +147,10 @@ class Panel(W.VBox):
         self._load()
 
     def _set_tabs(self, children: list[W.Widget]) -> None:
-        """New tab bodies, keeping the selected tab shown (re-selecting it makes the front end draw the body)."""
-        selected = self._tabs.selected_index or 0
-        self._tabs.children = children
-        self._tabs.selected_index = None
-        self._tabs.selected_index = min(selected, len(children) - 1)
+        """New tab contents in the fixed tab boxes (the selected tab stays selected and shown)."""
+        for box, child in zip(self._tab_boxes, children):
+            if box.children != (child,):
+                box.children = (child,)
         self._title_tabs()
 
     def _title_tabs(self, marks: Optional[Mapping[int, str]] = None) -> None:
@@ -158,9 +162,7 @@ class Panel(W.VBox):
         self.model = ModelSection(self.texts, self._field_changed, self._language, self._spec.model, self._namespace)
         self.model.backend_field.widget.observe(self._backend_changed, names="value")
         self.sections[0] = self.model
-        children = list(self._tabs.children)
-        children[0] = self.model.box
-        self._set_tabs(children)
+        self._set_tabs([s.box for s in self.sections])
         old.close()
 
     @contextlib.contextmanager
@@ -210,8 +212,10 @@ class Panel(W.VBox):
     def _backend_changed(self, change: Any) -> None:
         if self._quiet or change["new"] == self._spec.model:
             return
+        from ..checks_values import required_model_args
+
         self._spec.model_args = carry_model_args(self._spec.model_args, accepted_keys(change["new"]),
-                                                 self._set_aside)
+                                                 self._set_aside, required_model_args(change["new"]))
         self._spec.model = change["new"]
         self._text_source = None
         self._rebuild_model()
@@ -501,17 +505,20 @@ class Panel(W.VBox):
         return bundle
 
 
-def carry_model_args(args: Mapping[str, Any], accepted: set[str], set_aside: dict[str, Any]) -> dict[str, Any]:
+def carry_model_args(args: Mapping[str, Any], accepted: set[str], set_aside: dict[str, Any],
+                     required: Sequence[str] = ()) -> dict[str, Any]:
     """The model_args a backend switch keeps: those the new backend takes, ``pretrained`` as ``model`` (and back)
-    where the new backend names it so, and values set aside by an earlier switch; the rest is set aside."""
+    where the new backend names the model so (its required argument, or the only one it takes), and values set
+    aside by an earlier switch; the rest is set aside."""
     out = {k: v for k, v in args.items() if k in accepted}
     for old, new in (("pretrained", "model"), ("model", "pretrained")):
-        if old in args and old not in accepted and new in accepted and new not in out:
+        if old in args and new in accepted and new not in args and (old not in accepted or new in required):
+            out.pop(old, None)
             out[new] = args[old]
     for key, value in set_aside.items():
         if key in accepted and key not in out:
             out[key] = value
-    kept = {**set_aside, **{k: v for k, v in args.items() if k not in accepted}}
+    kept = {**set_aside, **{k: v for k, v in args.items() if k not in out}}
     set_aside.clear()
     set_aside.update({k: v for k, v in kept.items() if k not in out})
     return out

@@ -104,9 +104,9 @@ class RunControls:
         self.texts = texts
         self.run_button = W.Button(icon="play", button_style="primary", layout=W.Layout(width="auto"))
         self.stop = W.HTML(layout=W.Layout(display="none"))
-        self.progress = W.HTML(layout=W.Layout(width="100%"))
+        self.progress = W.HTML(layout=W.Layout(width="100%", margin="2px 0"))
         self.progress.add_class("mera-run-progress")
-        self.output = W.Output(layout=W.Layout(width="100%"))
+        self.output = W.Output(layout=W.Layout(width="100%", margin="2px 0"))
         self.running = False
         self.runs = 0
         self.ignored_clicks = 0
