@@ -651,3 +651,20 @@ def test_run_button_runs_the_panel_command(demo_model: Path, demo_tasks: Path, t
     result = p.run()
     assert result is not None and "parus" in result.tasks
     assert list(tmp_path.rglob("results_*.json"))
+    # the runner's own progress block, in the panel, ends in "done"; Run is enabled again
+    assert "— done" in p.controls.progress.value and "parus" in p.controls.progress.value
+    assert p.controls.last_status == "done" and not p.run_button.disabled and p.controls.runs == 1
+    # the saved record holds the command and the result's static view
+    record = p._record_bundle()
+    assert "Last run from the panel: done" in record["text/plain"]
+    assert "parus" in record["text/html"] and "--limit 2" in record["text/html"]
+
+
+def test_run_controls_refuse_a_click_during_a_run() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.controls.begin()
+    assert p.run_button.disabled and p.run_button.description == "Running…"
+    assert p.controls.stale_click()
+    assert p.run() is None and p.controls.ignored_clicks == 1
+    p.controls.end()
+    assert not p.run_button.disabled and not p.controls.stale_click()

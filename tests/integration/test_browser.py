@@ -202,6 +202,7 @@ def test_a_panel_run_is_a_cell_run(lab: JupyterLab, demo_model: Path, demo_tasks
         page = browser.new_page(viewport={"width": 1280, "height": 2000})
         console: list[str] = []
         page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        page.on("response", lambda r: console.append(f"response {r.status} {r.url}") if "interrupt" in r.url else None)
         try:
             page.goto(lab.url("lab/tree/run.ipynb"))
             page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
@@ -269,6 +270,7 @@ def test_a_panel_run_is_a_cell_run(lab: JupyterLab, demo_model: Path, demo_tasks
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "run-failure.png"))
             print("browser console:", *console[-40:], sep="\n")
+            print("jupyterlab log:", lab.log.read_text(encoding="utf-8", errors="replace")[-3000:])
             raise
         finally:
             browser.close()

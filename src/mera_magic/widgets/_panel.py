@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Optional
@@ -411,8 +412,9 @@ class Panel(W.VBox):
                 try:
                     return runner(spec, namespace=self._namespace, display=progress)
                 except MeraError as exc:
-                    outcome["error"] = "\n".join(exc._render_traceback_())
-                    print(outcome["error"])
+                    shown = "\n".join(exc._render_traceback_())
+                    outcome["error"] = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+                    print(shown)
                     return None
 
         result = self.controls.run(work)
