@@ -10,7 +10,9 @@ handle would not update inside a widget output).
 - Stop and the kernel's stop button both interrupt the kernel: a busy kernel cannot receive a widget message, so
   Stop is a small page script that asks the Jupyter server to interrupt this kernel (as the toolbar button
   does), or presses the notebook's own interrupt button where the server cannot be asked.  The runner turns the
-  interrupt into status "stopped" within seconds.
+  interrupt into status "stopped" within seconds.  An interrupt can land while the kernel is inside library
+  code that swallows it (sending a widget update, say), so during a panel run the interrupt also sets a flag,
+  and the next progress update raises it again where the runner's loop handles it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import signal
 from typing import Any, Callable, Optional
 
 import ipywidgets as W
@@ -111,6 +114,7 @@ class RunControls:
         self.runs = 0
         self.ignored_clicks = 0
         self.last_status: Optional[str] = None
+        self.stop_requested = False
         self._ended_at: Optional[dt.datetime] = None
         self.relabel()
 
@@ -136,11 +140,17 @@ class RunControls:
         return sent < self._ended_at
 
     def show_progress(self, text: str) -> None:
-        """The runner's live progress HTML."""
+        """The runner's live progress HTML (called from the runner's loop, where an interrupt is handled)."""
         self.progress.value = text
         status = _status_of(text)
         if status:
             self.last_status = status
+        if self.stop_requested and status == "running":
+            raise KeyboardInterrupt  # an interrupt that was swallowed on its way: raise it where the runner stops
+
+    def _interrupted(self, signum: int, frame: Any) -> None:
+        self.stop_requested = True
+        raise KeyboardInterrupt
 
     def begin(self) -> None:
         """Enter the running state: Run disabled and busy, Stop shown."""
@@ -165,12 +175,20 @@ class RunControls:
     def run(self, work: Callable[[Callable[[str], None]], Any]) -> Any:
         """Call ``work(progress_sink)`` in the running state; KeyboardInterrupt counts as "stopped"."""
         self.begin()
+        self.stop_requested = False
+        try:
+            previous = signal.signal(signal.SIGINT, self._interrupted)
+        except ValueError:  # not the main thread: the kernel's own handler stays
+            previous = None
         try:
             return work(self.show_progress)
-        except KeyboardInterrupt:  # an interrupt that came after the worker had ended
+        except KeyboardInterrupt:  # an interrupt outside the runner's loop (before or after the evaluation)
             self.last_status = "stopped"
+            self.progress.value = self.progress.value.replace("</b> — running", "</b> — stopped", 1)
             return None
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             self.end()
 
 
