@@ -668,3 +668,35 @@ def test_run_controls_refuse_a_click_during_a_run() -> None:
     assert p.run() is None and p.controls.ignored_clicks == 1
     p.controls.end()
     assert not p.run_button.disabled and not p.controls.stale_click()
+
+
+# -- a %%mera --panel cell keeps the panel's edits ---------------------------------------------------------------------
+def test_an_edited_panel_offers_to_write_its_command_back() -> None:
+    text = "lm_eval --model hf --model_args pretrained=x --tasks a"
+    p = Panel(parse(text), text=text, origin=text, gpus=NO_GPUS, auto_index=False, language="en")
+    assert not p.edited and p.writeback.layout.display == "none"
+    p.options.fields["options.num_fewshot"].widget.value = "3"
+    assert p.edited and p.writeback.layout.display is None
+    source = json.dumps(f"%%mera --panel\n{p.command}")
+    assert html.escape(source) in p.writeback.value and "Write into the cell" in p.writeback.value
+    p.options.fields["options.num_fewshot"].widget.value = ""
+    assert not p.edited and p.writeback.layout.display == "none"
+
+
+def test_running_an_edited_panel_cell_again_keeps_the_edits() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "mera_magic")
+    text = "lm_eval --model hf --model_args pretrained=x --tasks a"
+    first = shell.run_cell_magic("mera", "--panel", text)
+    assert isinstance(first, Panel) and first.origin == text
+    first.options.fields["options.num_fewshot"].widget.value = "3"
+    shell.rl_next_input = None
+    second = shell.run_cell_magic("mera", "--panel", text)
+    assert second.spec == first.spec and second.spec.options["num_fewshot"] == 3
+    # (a terminal shell keeps the next input; a kernel sends it as a set_next_input payload replacing the cell)
+    assert shell.rl_next_input == f"%%mera --panel\n{first.command}"
+    shell.rl_next_input = None
+    third = shell.run_cell_magic("mera", "--panel", text)  # not edited: the cell's own command, nothing written
+    assert third.spec == parse(text) and shell.rl_next_input is None

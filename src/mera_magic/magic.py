@@ -131,7 +131,7 @@ class MeraMagic(Magics, Configurable):
         from .widgets import panel
 
         panels: dict[str, Any] = self.__dict__.setdefault("_panels", {})
-        before = panels.get(cell.strip())
+        before = panels.pop(cell.strip(), None)
         if before is not None and before.edited and self.shell is not None:
             command = before.command
             self.shell.set_next_input(f"%%mera {line.strip()}\n{command}", replace=True)
