@@ -28,6 +28,10 @@ import ipywidgets as W
 _STOP_JS = """(async function (button) {
   button.disabled = true;
   const kernel = %(kernel)s;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const panelEl = button.closest('.mera-panel');
+  const progress = panelEl && panelEl.querySelector('.mera-run-progress');
+  const running = () => !progress || progress.textContent.includes('— running');
   let config = {};
   try { config = JSON.parse(document.getElementById('jupyter-config-data').textContent); } catch (e) {}
   const base = (config.baseUrl || document.body.dataset.baseUrl || '/').replace(/\\/?$/, '/');
@@ -35,13 +39,18 @@ _STOP_JS = """(async function (button) {
   const headers = {};
   if (config.token) headers['Authorization'] = 'token ' + config.token;
   if (xsrf) headers['X-XSRFToken'] = decodeURIComponent(xsrf);
-  try {
-    if (kernel) {
+  let asked = false;
+  for (let attempt = 0; attempt < 5 && kernel; attempt++) {  // again while the run still says "running"
+    try {
       const reply = await fetch(base + 'api/kernels/' + kernel + '/interrupt',
         { method: 'POST', headers: headers, credentials: 'same-origin' });
-      if (reply.ok) return;
-    }
-  } catch (e) { console.warn('mera-magic: interrupting through the server failed', e); }
+      if (!reply.ok) { console.warn('mera-magic: the server did not interrupt the kernel', reply.status); break; }
+      asked = true;
+    } catch (e) { console.warn('mera-magic: interrupting through the server failed', e); break; }
+    await sleep(3000);
+    if (!running()) return;
+  }
+  if (asked) return;
   const panel = button.closest('.jp-NotebookPanel');
   const press = panel && panel.querySelector("[data-command='notebook:interrupt-kernel']");
   if (press) { press.dispatchEvent(new MouseEvent('mousedown', { bubbles: true, cancelable: true, button: 0 }));
@@ -115,6 +124,7 @@ class RunControls:
         self.ignored_clicks = 0
         self.last_status: Optional[str] = None
         self.stop_requested = False
+        self._handler_installed = False
         self._ended_at: Optional[dt.datetime] = None
         self.relabel()
 
@@ -145,6 +155,9 @@ class RunControls:
         status = _status_of(text)
         if status:
             self.last_status = status
+        if self._handler_installed:
+            # a library loaded during the run may have put its own C-level SIGINT handler in place: ours again
+            signal.signal(signal.SIGINT, self._interrupted)
         if self.stop_requested and status == "running":
             raise KeyboardInterrupt  # an interrupt that was swallowed on its way: raise it where the runner stops
 
@@ -178,6 +191,7 @@ class RunControls:
         self.stop_requested = False
         try:
             previous = signal.signal(signal.SIGINT, self._interrupted)
+            self._handler_installed = True
         except ValueError:  # not the main thread: the kernel's own handler stays
             previous = None
         try:
@@ -187,6 +201,7 @@ class RunControls:
             self.progress.value = self.progress.value.replace("</b> — running", "</b> — stopped", 1)
             return None
         finally:
+            self._handler_installed = False
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
             self.end()
