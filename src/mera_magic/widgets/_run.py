@@ -10,9 +10,11 @@ handle would not update inside a widget output).
 - Stop and the kernel's stop button both interrupt the kernel: a busy kernel cannot receive a widget message, so
   Stop is a small page script that asks the Jupyter server to interrupt this kernel (as the toolbar button
   does), or presses the notebook's own interrupt button where the server cannot be asked.  The runner turns the
-  interrupt into status "stopped" within seconds.  An interrupt can land while the kernel is inside library
-  code that swallows it (sending a widget update, say), so during a panel run the interrupt also sets a flag,
-  and the next progress update raises it again where the runner's loop handles it.
+  interrupt into status "stopped" within seconds.  The click may be handled in a kernel subshell thread
+  (ipykernel 7 with JupyterLab 4), where the interrupt, which only the main thread receives, would be ignored;
+  so during a panel run the main thread gets a SIGINT handler that sets a flag, and the next progress update
+  raises KeyboardInterrupt in the run's own thread, where the runner's loop stops the evaluation.  The same flag
+  covers an interrupt swallowed on its way by library code.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import datetime as dt
 import html
 import json
 import signal
+import threading
 from typing import Any, Callable, Optional
 
 import ipywidgets as W
@@ -125,6 +128,7 @@ class RunControls:
         self.last_status: Optional[str] = None
         self.stop_requested = False
         self._handler_installed = False
+        self._run_thread: Optional[threading.Thread] = None
         self._ended_at: Optional[dt.datetime] = None
         self.relabel()
 
@@ -155,7 +159,7 @@ class RunControls:
         status = _status_of(text)
         if status:
             self.last_status = status
-        if self._handler_installed:
+        if self._handler_installed and threading.current_thread() is threading.main_thread():
             # a library loaded during the run may have put its own C-level SIGINT handler in place: ours again
             signal.signal(signal.SIGINT, self._interrupted)
         if self.stop_requested and status == "running":
@@ -163,7 +167,22 @@ class RunControls:
 
     def _interrupted(self, signum: int, frame: Any) -> None:
         self.stop_requested = True
-        raise KeyboardInterrupt
+        if threading.current_thread() is self._run_thread:
+            raise KeyboardInterrupt  # the run is in this (main) thread: stop it here and now
+
+    def _on_main_thread(self, action: Callable[[], None]) -> bool:
+        """Do ``action`` in the main thread: now if this is it, else through the kernel's event loop."""
+        if threading.current_thread() is threading.main_thread():
+            action()
+            return True
+        try:
+            from IPython import get_ipython
+
+            loop = get_ipython().kernel.io_loop  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - no kernel: no main-thread loop to ask
+            return False
+        loop.add_callback(action)
+        return True
 
     def begin(self) -> None:
         """Enter the running state: Run disabled and busy, Stop shown."""
@@ -189,11 +208,18 @@ class RunControls:
         """Call ``work(progress_sink)`` in the running state; KeyboardInterrupt counts as "stopped"."""
         self.begin()
         self.stop_requested = False
-        try:
-            previous = signal.signal(signal.SIGINT, self._interrupted)
-            self._handler_installed = True
-        except ValueError:  # not the main thread: the kernel's own handler stays
-            previous = None
+        self._run_thread = threading.current_thread()
+        previous: list[Any] = []
+
+        def install() -> None:
+            if self.running and not previous:
+                previous.append(signal.signal(signal.SIGINT, self._interrupted))
+
+        def restore() -> None:
+            if previous:
+                signal.signal(signal.SIGINT, previous.pop())
+
+        self._handler_installed = self._on_main_thread(install)
         try:
             return work(self.show_progress)
         except KeyboardInterrupt:  # an interrupt outside the runner's loop (before or after the evaluation)
@@ -202,9 +228,8 @@ class RunControls:
             return None
         finally:
             self._handler_installed = False
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
             self.end()
+            self._on_main_thread(restore)
 
 
 def _status_of(progress_html: str) -> Optional[str]:
