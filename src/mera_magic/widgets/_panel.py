@@ -85,6 +85,8 @@ class Panel(W.VBox):
         self._record_shown = False
         self._run_html = ""
         self._run_text = ""
+        self._results_html = ""
+        self._results_text = ""
         self.model: ModelSection
         self.sections: list[Section] = []
 
@@ -419,14 +421,15 @@ class Panel(W.VBox):
 
         result = self.controls.run(work)
         status = self.controls.last_status or ("done" if result is not None else "failed")
-        self._run_text, self._run_html = self.texts("ui.record.run", status=status), ""
+        said = self.texts("ui.record.run", status=status)
+        self._run_text, self._run_html = said, f'<div style="margin-top:6px;font-weight:bold">{html.escape(said)}</div>'
         if result is not None:
             self._show_result(result)
         elif "error" in outcome:
-            self._run_html = f'<pre style="white-space:pre-wrap;color:#c62828">{html.escape(outcome["error"])}</pre>'
+            self._run_html += f'<pre style="white-space:pre-wrap;color:#c62828">{html.escape(outcome["error"])}</pre>'
             self._run_text += "\n" + outcome["error"]
-        self._run_html = (f'<div style="margin-top:6px;font-weight:bold">{html.escape(self.texts("ui.record.run", status=status))}'
-                          f"</div>{self._run_html}")
+        self._run_html += self._results_html  # the results of the last run that finished stay in the record
+        self._run_text += self._results_text
         self._update_record()
         return result
 
@@ -438,8 +441,8 @@ class Panel(W.VBox):
 
             for bundle in bundles:
                 display(bundle, raw=True)
-        self._run_html = "".join(str(b.get("text/html", "")) for b in bundles)
-        self._run_text += "\n" + "\n".join(str(b.get("text/plain", "")) for b in bundles)
+        self._results_html = "".join(str(b.get("text/html", "")) for b in bundles)
+        self._results_text = "\n" + "\n".join(str(b.get("text/plain", "")) for b in bundles)
 
     # what the notebook saves ------------------------------------------------------------------------------------------
     def _record_bundle(self) -> dict[str, Any]:
