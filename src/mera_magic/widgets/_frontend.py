@@ -161,9 +161,10 @@ def command_html(command: str) -> str:
 
 #: the static record is hidden while the live panel shows in the same output area, and the widget's
 #: "Error displaying widget" / "Loading widget..." placeholder is hidden where the record stands in for it
+#: (CSS cannot nest ``:has``, so "a widget output that holds no live panel" is said with ``:not(:has())``)
 _RECORD_STYLE = """<style>
 .jp-OutputArea:has(.mera-panel) > .jp-OutputArea-child:has(.mera-panel-static) { display: none; }
-.jp-OutputArea:has(.mera-panel-static) > .jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets:not(:has(*))) { display: none; }
+.jp-OutputArea:has(.mera-panel-static) > .jp-OutputArea-child:has(> [data-mime-type="application/vnd.jupyter.widget-view+json"]):not(:has(.mera-panel)) { display: none; }
 </style>"""
 
 
