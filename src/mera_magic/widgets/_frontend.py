@@ -164,7 +164,7 @@ def command_html(command: str) -> str:
 #: (CSS cannot nest ``:has``, so "a widget output that holds no live panel" is said with ``:not(:has())``)
 _RECORD_STYLE = """<style>
 .jp-OutputArea:has(.mera-panel) > .jp-OutputArea-child:has(.mera-panel-static) { display: none; }
-.jp-OutputArea:has(.mera-panel-static) > .jp-OutputArea-child:has(> [data-mime-type="application/vnd.jupyter.widget-view+json"]):not(:has(.mera-panel)) { display: none; }
+.jp-OutputArea:has(.mera-panel-static) > .jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets, > [data-mime-type="application/vnd.jupyter.widget-view+json"]):not(:has(.mera-panel)) { display: none; }
 </style>"""
 
 
