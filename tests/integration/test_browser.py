@@ -204,7 +204,7 @@ def test_a_panel_run_is_a_cell_run(lab: JupyterLab, demo_model: Path, demo_tasks
         page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         page.on("response", lambda r: console.append(f"response {r.status} {r.url}") if "interrupt" in r.url else None)
         try:
-            page.goto(lab.url("lab/tree/run.ipynb"))
+            page.goto(lab.url("lab/workspaces/panel-run/tree/run.ipynb?reset"))  # only this notebook open
             page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
             _run_first_cell(page)
             _wait_command(page, parse(start).to_command())
@@ -278,7 +278,7 @@ def test_a_panel_run_is_a_cell_run(lab: JupyterLab, demo_model: Path, demo_tasks
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
         try:
-            page.goto(lab.url("lab/tree/run.ipynb"))
+            page.goto(lab.url("lab/workspaces/panel-reopen/tree/run.ipynb?reset"))
             page.wait_for_selector(".jp-Notebook .jp-Cell .mera-panel-static", timeout=120_000)
             page.wait_for_timeout(3000)  # let the widget manager give up on the saved widget
             text = page.inner_text(".jp-Notebook .jp-Cell >> nth=0 >> .jp-OutputArea")

@@ -244,7 +244,7 @@ class SecretField(Field):
         self._is_set = False
         self._given = False
         self.widget = W.Password(placeholder=texts("ui.secret.placeholder"), continuous_update=False,
-                                 layout=W.Layout(width="170px"))
+                                 layout=W.Layout(width="155px"))
         self.status = W.HTML(layout=W.Layout(width="auto", margin="0 4px"))
         self.forget = W.Button(description=texts("ui.secret.forget"), layout=W.Layout(width="auto"),
                                tooltip=texts("ui.secret.forget"))

@@ -46,7 +46,7 @@ _STYLE = """<style>
 .mera-panel .mera-command, .mera-panel .mera-command textarea { box-sizing: border-box; max-width: 100%; }
 .mera-panel .mera-command textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .mera-panel .widget-tab > .p-TabBar .p-TabBar-tab, .mera-panel .lm-TabBar-tab { min-width: 110px; }
-.mera-panel .mera-field .widget-hbox { flex-wrap: wrap; }
+.mera-panel .mera-field > .widget-hbox { flex-wrap: wrap; }
 .mera-panel .mera-run-progress progress { max-width: 30vw; }
 </style>"""
 #: marks on the tab titles of sections holding an error or a warning
