@@ -102,3 +102,21 @@ def test_as_table_lists_one_language() -> None:
     table = T.as_table("en", "env.")
     assert set(table) >= {f"env.{name}" for name in T.ENV_VARS}
     assert all(not CYRILLIC.search(v) for v in table.values())
+
+
+@pytest.mark.parametrize("counts, ru, en", [
+    ({"error": 1, "warning": 1, "info": 1}, "1 ошибка, 1 предупреждение, 1 заметка", "1 error, 1 warning, 1 note"),
+    ({"error": 2, "warning": 5, "info": 0}, "2 ошибки, 5 предупреждений", "2 errors, 5 warnings"),
+    ({"warning": 21, "info": 12}, "21 предупреждение, 12 заметок", "21 warnings, 12 notes"),
+    ({"error": 0}, "", ""),
+])
+def test_counts_are_said_in_their_plural_form(counts: dict[str, int], ru: str, en: str) -> None:
+    assert T.count_words(counts, "ru") == ru
+    assert T.count_words(counts, "en") == en
+
+
+def test_required_model_args_name_parameters_of_their_backends() -> None:
+    for backend, keys in T.REQUIRED_MODEL_ARGS.items():
+        info = get_backend(backend)
+        if info is not None:
+            assert set(keys) <= set(info.arg_names), backend

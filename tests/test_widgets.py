@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ import ipywidgets as W
 import pytest
 
 import mera_magic.checks as checks_module
-from mera_magic import parse
+import mera_magic.checks_values as checks_values_module
+from mera_magic import check, parse
 from mera_magic.command.shell import quote
 from mera_magic.lmeval.backends import BackendArg, backend_names, get_backend
 from mera_magic.lmeval.install import version_tuple
@@ -29,7 +31,7 @@ from mera_magic.widgets import Gpu, Panel, panel
 from mera_magic.widgets._fields import ChoiceField, ComboField, SecretField, TextField
 from mera_magic.widgets._frontend import cell_source, insert_cell_script
 from mera_magic.widgets._gpus import parse_nvidia_smi
-from mera_magic.widgets._model import arg_kind, literal_choices, ordered_backends
+from mera_magic.widgets._model import arg_kind, literal_choices, option_twins, ordered_backends
 
 NO_GPUS: list[Gpu] = []
 TOKEN = "hf_panelSecretValue42"
@@ -46,6 +48,7 @@ def make(spec_or_text: RunSpec | str | None = None, **kwargs: Any) -> Panel:
     """A panel without GPU probing (this machine has none; the GPU row is tested with given GPUs)."""
     if isinstance(spec_or_text, str):
         spec_or_text = parse(spec_or_text, secrets=SESSION.secrets)
+    kwargs.setdefault("auto_index", False)  # the background indexing of lm_eval's tasks has its own test
     return Panel(spec_or_text, gpus=NO_GPUS, **kwargs)
 
 
@@ -111,7 +114,9 @@ def test_round_trip_panel_and_spec_for_every_backend(backend: str) -> None:
     # every parameter of the backend has its own field; the unknown key is under "Other model_args"
     info = get_backend(backend)
     assert info is not None
-    assert set(info.arg_names) <= set(p.model.arg_fields)
+    # (those lm_eval fills from its own flags, --batch_size and --device, are edited in Options instead)
+    assert set(info.arg_names) - option_twins(info) <= set(p.model.arg_fields)
+    assert not option_twins(info) & set(p.model.arg_fields)
     assert "zz_unknown_key=3" in (p.model.other.get() or "")
 
 
@@ -158,15 +163,49 @@ def test_clearing_a_field_removes_the_flag() -> None:
     assert p.command == "lm_eval --model hf --model_args pretrained=x --tasks a"
 
 
-def test_an_unreadable_value_is_shown_at_its_field_and_changes_nothing() -> None:
-    p = make("lm_eval --model hf --model_args pretrained=x --num_fewshot 2 --tasks a")
+def test_an_invalid_value_is_an_error_in_the_command_and_blocks_run(capsys: pytest.CaptureFixture[str]) -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --num_fewshot 2 --tasks a", language="en")
     field = p.options.fields["options.num_fewshot"]
     field.widget.value = "two"
-    assert "two" in field.note.value and "mera-error" in field.note.value
-    assert p.spec.options["num_fewshot"] == 2
+    # the command shows what the field shows, never the previous value, and the same check as the text reports it
+    assert "--num_fewshot two" in p.command and "--num_fewshot 2" not in p.command
+    errors = [f for f in p.findings if f.level == "error"]
+    assert [f.where for f in errors] == ["options.num_fewshot"]
+    assert "mera-error" in field.note.value and "two" in field.note.value
+    assert p.summary == "Check: 1 error, 1 note"
+    assert p.run() is None
+    assert "fix the errors" in capsys.readouterr().out
     field.widget.value = "3"
-    assert field.note.value == "" or "mera-error" not in field.note.value
-    assert p.spec.options["num_fewshot"] == 3
+    assert "mera-error" not in field.note.value
+    assert p.spec.options["num_fewshot"] == 3 and not any(f.level == "error" for f in p.findings)
+
+
+def test_batch_size_abc_is_an_error_through_the_same_check_as_the_text() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.options.fields["options.batch_size"].widget.value = "abc"
+    assert "--batch_size abc" in p.command
+    from_panel = [(f.where, f.message) for f in p.findings if f.level == "error"]
+    from_text = [(f.where, f.message) for f in check(p.command, tasks=False) if f.level == "error"]
+    assert from_panel == from_text == [("options.batch_size", from_text[0][1])]
+    assert p._tabs.get_title(2).endswith("✖")  # the Options tab carries the mark
+    assert not p._tabs.get_title(0).endswith("✖")
+
+
+def test_a_model_arg_of_the_wrong_type_is_an_error_at_its_field() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.model.arg_fields["max_length"].widget.value = "1e3"
+    errors = [f for f in p.findings if f.level == "error"]
+    assert [f.where for f in errors] == ["model_args.max_length"]
+    assert "max_length=1000" in errors[0].message
+    assert "mera-error" in p.model.arg_fields["max_length"].note.value
+    assert p._tabs.get_title(0).endswith("✖")
+
+
+def test_an_unparsable_launcher_is_an_error_that_blocks_run() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.options.launcher.widget.value = "accelerate launch 'unclosed"
+    assert any(f.level == "error" and f.where == "launcher" for f in p.findings)
+    assert p.run() is None
 
 
 def test_switching_the_backend_keeps_what_the_new_one_accepts() -> None:
@@ -178,6 +217,52 @@ def test_switching_the_backend_keeps_what_the_new_one_accepts() -> None:
     assert p.command == "lm_eval --model vllm --model_args pretrained=x,dtype=bfloat16 --tasks a"
     p.model.arg_fields["tensor_parallel_size"].widget.value = "2"
     assert p.command == "lm_eval --model vllm --model_args pretrained=x,dtype=bfloat16,tensor_parallel_size=2 --tasks a"
+
+
+def test_a_backend_switch_and_back_keeps_every_value() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x,dtype=bfloat16 --tasks a")
+    p.model.backend_field.widget.value = "gguf"
+    assert "pretrained" not in p.spec.model_args and "dtype" not in p.spec.model_args
+    p.model.backend_field.widget.value = "hf"
+    assert p.spec.model_args == {"pretrained": "x", "dtype": "bfloat16"}
+    assert p.model.arg_fields["dtype"].get() == "bfloat16"
+
+
+def test_pretrained_becomes_model_for_a_backend_that_names_it_so() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=Qwen/Qwen2-0.5B --tasks a")
+    p.model.backend_field.widget.value = "local-completions"
+    assert p.spec.model_args["model"] == "Qwen/Qwen2-0.5B"
+    assert "pretrained" not in p.spec.model_args
+    assert p.model.arg_fields["model"].get() == "Qwen/Qwen2-0.5B"
+    p.model.backend_field.widget.value = "hf"
+    assert p.spec.model_args == {"pretrained": "Qwen/Qwen2-0.5B"}
+
+
+@pytest.mark.parametrize("backend, key", [("gguf", "base_url"), ("local-completions", "base_url"),
+                                          ("local-completions", "model")])
+def test_required_model_args_are_marked_and_checked(backend: str, key: str) -> None:
+    if backend not in backend_names():
+        pytest.skip(f"lm_eval {version_tuple()} has no {backend} backend")
+    p = make(f"lm_eval --model {backend} --tasks a", language="en")
+    field = p.model.arg_fields[key]
+    assert f"{key} *" in field.label.value
+    assert 'data-code="missing-model-arg"' in field.note.value
+    field.widget.value = "http://localhost:8000/v1/completions" if key == "base_url" else "m"
+    assert 'data-code="missing-model-arg"' not in field.note.value
+
+
+def test_model_args_that_are_lm_eval_flags_are_not_repeated_in_the_model_tab() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x,batch_size=4 --tasks a")
+    assert "batch_size" not in p.model.arg_fields and "device" not in p.model.arg_fields
+    assert p.model.other.get() == "batch_size=4"  # still round-trips
+    assert p.read_fields() == p.spec
+
+
+def test_no_choice_shows_a_bare_dash_for_a_missing_default() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    for field in p.model.arg_fields.values():
+        if isinstance(field, ChoiceField):
+            assert "(-)" not in field.widget.options[0][0], field.where
 
 
 def test_editing_the_command_updates_the_fields() -> None:
@@ -216,7 +301,9 @@ def test_the_launcher_round_trips() -> None:
 def check_codes() -> set[str]:
     """Every finding code mera_magic.checks can produce (read from its source)."""
     source = Path(checks_module.__file__).read_text(encoding="utf-8")
-    return set(re.findall(r'_f\(\s*"(?:error|warning|info)",\s*"([a-z0-9-]+)"', source))
+    values = Path(checks_values_module.__file__).read_text(encoding="utf-8")
+    return (set(re.findall(r'_f\(\s*"(?:error|warning|info)",\s*"([a-z0-9-]+)"', source))
+            | set(re.findall(r'_f\(\s*"([a-z0-9-]+)",', values)))
 
 
 def _rejecting_backend() -> str:
@@ -270,6 +357,8 @@ CASES: dict[str, Any] = {
     "literal-secret": f"HF_TOKEN={TOKEN} lm_eval --model hf --model_args pretrained=x --tasks a",
     "cache-other-model": lambda tmp, tasks: _cache_owner(tmp),
     "closed-test-without-predict-only": "lm_eval --model hf --model_args pretrained=x --tasks rummlu",
+    "invalid-value": "lm_eval --model hf --model_args pretrained=x,dtype=bf16 --batch_size abc --tasks a",
+    "missing-model-arg": "lm_eval --model local-completions --model_args model=m --tasks a",
 }
 #: findings whose ``where`` names no field: shown in the panel's summary instead
 GENERAL = {"unknown-option"}
@@ -286,9 +375,18 @@ def test_every_check_surfaces_next_to_its_field(code: str, tmp_path: Path, demo_
     case = CASES[code]
     if callable(case):
         case = case(tmp_path, demo_tasks)
-    p = panel(case) if isinstance(case, str) else make(case)
-    if code == "unknown-task":
-        p.tasks.load_builtin()  # the "Load lm_eval's tasks" button: now a missing name can be told apart
+    auto = code == "unknown-task"  # a name not in --include_path: lm_eval's own tasks are indexed in the background
+    p = (Panel(parse(case, secrets=SESSION.secrets), text=case, gpus=NO_GPUS, auto_index=auto)
+         if isinstance(case, str) else make(case))
+    if auto:
+        assert p.tasks.indexing is not None
+        for _ in range(50):  # the progress line appears while lm_eval's tasks are indexed
+            if "mera-indexing" in p.tasks.index_status.value or not p.tasks.is_indexing:
+                break
+            time.sleep(0.1)
+        assert "mera-indexing" in p.tasks.index_status.value or not p.tasks.is_indexing
+        p.tasks.indexing.join()
+        assert p.tasks.index_status.value == ""
     found = [f for f in p.findings if f.code == code]
     assert found, [f.code for f in p.findings]
     for finding in found:
@@ -431,6 +529,60 @@ def test_language_switch_keeps_the_spec() -> None:
         p.set_language("de")
 
 
+def test_the_language_toggle_keeps_the_selected_tab_shown() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="ru")
+    p._tabs.selected_index = 2
+    p._language_toggle.value = "en"
+    assert p.language == "en" and p._tabs.selected_index == 2
+    assert p._tabs.children[2].children == (p.options.box,)
+
+
+def test_demo_tasks_with_answers_are_not_called_closed(demo_tasks: Path) -> None:
+    p = make(f"lm_eval --model hf --model_args pretrained=x --include_path {demo_tasks} --tasks parus,rcb,simplear",
+             language="en")
+    assert p.tasks.checkable(p.spec)
+    assert not any(f.code == "closed-test-without-predict-only" for f in p.findings)
+    labels = dict((v, k) for k, v in p.tasks.matches.options)
+    assert "closed test" not in labels["parus"] and "closed test" in labels["rummlu"]
+    p.tasks.tasks.widget.value = "rummlu"
+    assert any(f.code == "closed-test-without-predict-only" for f in p.findings)
+
+
+def test_the_saved_record_follows_the_panel_and_survives_nbconvert(tmp_path: Path) -> None:
+    """The panel's saved output is the command it holds now, highlighted, with its findings (a real kernel)."""
+    nb = _executed_record_notebook(tmp_path)
+    outputs = nb.cells[0].outputs
+    assert len(outputs) == 2
+    assert "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
+    record = outputs[1]["data"]
+    assert "--num_fewshot 5" in record["text/plain"] and "--batch_size abc" in record["text/plain"]
+    assert "batch_size abc" in record["text/plain"] and "error:" in record["text/plain"]
+    text = re.sub(r"<[^>]+>", "", record["text/html"])
+    assert "--num_fewshot 5" in text and "1 error" in text
+
+
+def test_nbconvert_html_shows_the_panels_command(tmp_path: Path) -> None:
+    # nbconvert is not a dependency of mera-magic; it comes with JupyterLab (the browser tests' environment)
+    exporter = pytest.importorskip("nbconvert", reason="nbconvert is not installed in this environment")
+    body, _ = exporter.HTMLExporter().from_notebook_node(_executed_record_notebook(tmp_path))
+    text = re.sub(r"<[^>]+>", "", body)
+    assert "--num_fewshot 5" in text and "--batch_size abc" in text
+
+
+def _executed_record_notebook(tmp_path: Path) -> Any:
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["import mera_magic.widgets\n"
+             "p = mera_magic.widgets.panel('lm_eval --model hf --model_args pretrained=x --tasks a', language='en')\np",
+             "p.options.fields['options.num_fewshot'].widget.value = '5'\n"
+             "p.options.fields['options.batch_size'].widget.value = 'abc'"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb
+
+
 def test_the_session_language_is_the_default() -> None:
     SESSION.config.language = "en"
     assert make().language == "en"
@@ -444,7 +596,7 @@ def test_text_fallback_for_front_ends_without_widgets() -> None:
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert cell_source(p.command) in bundle["text/plain"]
     assert "needs `--output_path`" in bundle["text/plain"]
-    assert html.escape(p.command) in bundle["text/html"]
+    assert html.escape(cell_source(p.command)) in re.sub(r"<[^>]+>", "", bundle["text/html"])
     assert 'data-code="no-output-path"' in bundle["text/html"]
 
 
@@ -510,3 +662,52 @@ def test_run_button_runs_the_panel_command(demo_model: Path, demo_tasks: Path, t
     result = p.run()
     assert result is not None and "parus" in result.tasks
     assert list(tmp_path.rglob("results_*.json"))
+    # the runner's own progress block, in the panel, ends in "done"; Run is enabled again
+    assert "— done" in p.controls.progress.value and "parus" in p.controls.progress.value
+    assert p.controls.last_status == "done" and not p.run_button.disabled and p.controls.runs == 1
+    # the saved record holds the command and the result's static view
+    record = p._record_bundle()
+    assert "Last run from the panel: done" in record["text/plain"]
+    assert "parus" in record["text/html"] and "--limit 2" in record["text/html"]
+
+
+def test_run_controls_refuse_a_click_during_a_run() -> None:
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p.controls.begin()
+    assert p.run_button.disabled and p.run_button.description == "Running…"
+    assert p.controls.stale_click()
+    assert p.run() is None and p.controls.ignored_clicks == 1
+    p.controls.end()
+    assert not p.run_button.disabled and not p.controls.stale_click()
+
+
+# -- a %%mera --panel cell keeps the panel's edits ---------------------------------------------------------------------
+def test_an_edited_panel_offers_to_write_its_command_back() -> None:
+    text = "lm_eval --model hf --model_args pretrained=x --tasks a"
+    p = Panel(parse(text), text=text, origin=text, gpus=NO_GPUS, auto_index=False, language="en")
+    assert not p.edited and p.writeback.layout.display == "none"
+    p.options.fields["options.num_fewshot"].widget.value = "3"
+    assert p.edited and p.writeback.layout.display is None
+    source = json.dumps(f"%%mera --panel\n{p.command}")
+    assert html.escape(source) in p.writeback.value and "Write into the cell" in p.writeback.value
+    p.options.fields["options.num_fewshot"].widget.value = ""
+    assert not p.edited and p.writeback.layout.display == "none"
+
+
+def test_running_an_edited_panel_cell_again_keeps_the_edits() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "mera_magic")
+    text = "lm_eval --model hf --model_args pretrained=x --tasks a"
+    first = shell.run_cell_magic("mera", "--panel", text)
+    assert isinstance(first, Panel) and first.origin == text
+    first.options.fields["options.num_fewshot"].widget.value = "3"
+    shell.rl_next_input = None
+    second = shell.run_cell_magic("mera", "--panel", text)
+    assert second.spec == first.spec and second.spec.options["num_fewshot"] == 3
+    # (a terminal shell keeps the next input; a kernel sends it as a set_next_input payload replacing the cell)
+    assert shell.rl_next_input == f"%%mera --panel\n{first.command}"
+    shell.rl_next_input = None
+    third = shell.run_cell_magic("mera", "--panel", text)  # not edited: the cell's own command, nothing written
+    assert third.spec == parse(text) and shell.rl_next_input is None

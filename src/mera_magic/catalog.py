@@ -24,6 +24,7 @@ Names: :func:`get` accepts ``parus``, ``parus_gen``, ``parus_localscore`` and ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple, Optional, Tuple
 
 from .errors import MeraError
@@ -273,3 +274,38 @@ def suite(name: str) -> list[tuple[str, int]]:
     if key == "mera_all":
         return [(t.name, t.fewshot) for t in TASKS] + [(t.gen_twin, t.fewshot) for t in TASKS if t.gen_twin]
     raise UnknownNameError(f"{name!r} is not a MERA suite.", hint="Suites: " + ", ".join(SUITES) + ".")
+
+
+def has_test_answers(yaml_path: Path | str | None) -> Optional[bool]:
+    """Whether a task's test split holds answers, read from its own local data files.
+
+    MERA's closed test sets are a fact about MERA's data, not about a task name: a task folder that reads its
+    test split from local JSON lines (the demo tasks, a user's own copy) is closed only when its records have
+    empty ``outputs``.  True: some test record has an answer (metrics are real); False: none has; None: the test
+    data is not a local file (MERA's hub dataset), so the catalog's fact stands.
+    """
+    import json
+
+    from .lmeval.tasks import read_task_yaml
+
+    if yaml_path is None:
+        return None
+    try:
+        config = read_task_yaml(Path(yaml_path))
+    except Exception:  # noqa: BLE001 - an unreadable YAML: say nothing, the name's fact stands
+        return None
+    split = config.get("test_split") or "test"
+    files = (config.get("dataset_kwargs") or {}).get("data_files")
+    path = files.get(split) if isinstance(files, dict) else None
+    if not isinstance(path, str) or not path.endswith((".jsonl", ".json")) or not Path(path).is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    record = json.loads(line)
+                    if isinstance(record, dict) and record.get("outputs") not in (None, "", [], {}):
+                        return True
+    except (OSError, ValueError):
+        return None
+    return False

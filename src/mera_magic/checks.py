@@ -35,6 +35,8 @@ class _Context:
     check_tasks: bool
     task_types: dict[str, frozenset[str]] = field(default_factory=dict)
     include_defaults: bool | None = None
+    #: the YAML file of each task name the index resolved (when task names were checked)
+    task_yamls: dict[str, Any] = field(default_factory=dict)
 
 
 def _f(level: Level, code: str, message: str, where: str = "") -> Finding:
@@ -255,6 +257,7 @@ def _tasks(ctx: _Context) -> Iterable[Finding]:
         return
     found, missing, index = resolve_tasks(ctx.spec.tasks, str(include) if include else None)
     ctx.task_types = {name: info.output_types for name, info in found.items()}
+    ctx.task_yamls = {name: info.yaml_path for name, info in found.items()}
     ctx.include_defaults = not include or bool(missing) or index.include_defaults
     from .preflight.mera import mera_tasks_without_folder
 
@@ -277,7 +280,8 @@ def _mera_tasks(ctx: _Context) -> Iterable[Finding]:
     for name in ctx.spec.tasks:
         parsed = catalog.parse_name(name)
         if parsed is not None and parsed.task.closed_test and not parsed.local:
-            closed.append(name)
+            if catalog.has_test_answers(ctx.task_yamls.get(name)) is not True:  # a local copy with answers is open
+                closed.append(name)
     if closed:
         yield _f("warning", "closed-test-without-predict-only",
                  f"{', '.join(f'`{n}`' for n in closed)}: MERA's test answers are closed, so local metrics would be "
@@ -317,8 +321,15 @@ def _api_server(ctx: _Context) -> Iterable[Finding]:
     return api_findings(ctx.spec, ctx.task_types) + parallel_findings(ctx.spec) + launcher_findings(ctx.spec)
 
 
+def _values(ctx: _Context) -> Iterable[Finding]:
+    """Every option and model_args value has a type lm_eval can convert (see :mod:`.checks_values`)."""
+    from .checks_values import value_findings
+
+    return value_findings(ctx.spec)
+
+
 _CHECKS: list[Callable[[_Context], Iterable[Finding]]] = [
-    _unknown_options, _backend, _model_args, _preflight, _batch_size, _combinations, _tasks, _chat_backend,
+    _unknown_options, _backend, _model_args, _values, _preflight, _batch_size, _combinations, _tasks, _chat_backend,
     _environment, _use_cache, _mera_tasks, _task_folder, _multimodal, _api_server,
 ]
 

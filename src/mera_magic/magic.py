@@ -140,6 +140,23 @@ class MeraMagic(Magics, Configurable):
     mera.__doc__ = CELL_HELP + "\n" + LINE_HELP
 
     # -- cell ---------------------------------------------------------------------------------------------
+    def _panel_cell(self, line: str, cell: str) -> Any:
+        """``%%mera --panel``: the panel, offering to write its edits back into the cell.  Run again with the
+        same text while the previous panel holds edits, the cell gets the edited command (nothing is lost)."""
+        from . import texts as T
+        from .widgets import panel
+
+        panels: dict[str, Any] = self.__dict__.setdefault("_panels", {})
+        before = panels.pop(cell.strip(), None)
+        if before is not None and before.edited and self.shell is not None:
+            command = before.command
+            self.shell.set_next_input(f"%%mera {line.strip()}\n{command}", replace=True)
+            print(T.text("ui.writeback.kept"))
+            cell = command
+        shown = panel(cell, namespace=self._ns, origin=cell)
+        panels[cell.strip()] = shown
+        return shown
+
     def _cell(self, line: str, cell: str) -> Any:
         from . import check, parse
         from .dryrun import DryRun
@@ -149,9 +166,7 @@ class MeraMagic(Magics, Configurable):
             print(CELL_HELP)
             return None
         if opts.panel:
-            from .widgets import panel
-
-            return panel(cell, namespace=self._ns)
+            return self._panel_cell(line, cell)
         if opts.dry_run:
             spec = parse(cell, self._ns, SESSION.secrets)
             return _shown_or_failed(DryRun(spec, check(cell, namespace=self._ns)))

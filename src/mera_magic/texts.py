@@ -526,7 +526,7 @@ _T: dict[str, tuple[str, str]] = {
     "ui.secret.set": ("задан (скрыт)", "set (hidden)"),
     "ui.secret.unset": ("не задан", "not set"),
     "ui.secret.forget": ("Забыть", "Forget"),
-    "ui.secret.placeholder": ("введите и нажмите Enter", "type and press Enter"),
+    "ui.secret.placeholder": ("ввод, затем Enter", "type, then Enter"),
     "ui.gpus.none": ("Видеокарты NVIDIA не найдены (nvidia-smi).", "No NVIDIA GPU found (nvidia-smi)."),
     "ui.gpus.found": ("Видеокарты на этой машине:", "GPUs on this machine:"),
     "ui.tasks.search": ("Поиск задачи", "Find a task"),
@@ -546,8 +546,32 @@ _T: dict[str, tuple[str, str]] = {
     "ui.chat_template.name": ("имя шаблона (необязательно)", "template name (optional)"),
     "ui.parse_error": ("Команда не разобрана", "The command could not be read"),
     "ui.findings.none": ("Проверка: замечаний нет.", "Check: nothing to report."),
-    "ui.findings.summary": ("Проверка: ошибок {errors}, предупреждений {warnings}, заметок {infos}",
-                            "Check: {errors} errors, {warnings} warnings, {infos} notes"),
+    "ui.findings.summary": ("Проверка: {counts}", "Check: {counts}"),
+    "ui.count.error": ("ошибка|ошибки|ошибок", "error|errors"),
+    "ui.count.warning": ("предупреждение|предупреждения|предупреждений", "warning|warnings"),
+    "ui.count.info": ("заметка|заметки|заметок", "note|notes"),
+    "ui.running": ("Идёт запуск…", "Running…"),
+    "ui.stop": ("Остановить", "Stop"),
+    "ui.stop.help": (
+        "Остановить запуск (как кнопка остановки ядра): за несколько секунд, окружение восстанавливается.",
+        "Stop the run (like the kernel's stop button): within seconds, the environment is restored."),
+    "ui.run.ignored": (
+        "Повторное нажатие во время запуска пропущено: запуск уже идёт.",
+        "A second click during the run was ignored: the run is already going."),
+    "ui.tasks.indexing": (
+        "Индексирую задачи lm_eval для проверки имён… {seconds} с",
+        "Indexing lm_eval's tasks to check the names… {seconds} s"),
+    "ui.tasks.index_failed": ("Индекс задач не построен: {error}", "The task index could not be built: {error}"),
+    "ui.record.title": ("Команда панели MERA", "MERA panel command"),
+    "ui.record.run": ("Последний запуск из панели: {status}", "Last run from the panel: {status}"),
+    "ui.writeback": ("Записать в ячейку", "Write into the cell"),
+    "ui.writeback.help": (
+        "Панель изменена: записать её команду в эту ячейку %%mera --panel, чтобы повторный запуск её не потерял.",
+        "The panel was edited: write its command into this %%mera --panel cell, so re-running the cell keeps it."),
+    "ui.writeback.done": ("Команда записана в ячейку.", "The command was written into the cell."),
+    "ui.writeback.kept": (
+        "Ячейка перезапущена: панель сохранила прежние правки и записала их в ячейку.",
+        "The cell was run again: the panel kept its earlier edits and wrote them into the cell."),
     "ui.value.invalid": ("Значение не разобрано: {error}", "Cannot read the value: {error}"),
     "ui.language": ("Язык", "Language"),
     "ui.fallback": (
@@ -617,6 +641,37 @@ MAIN_OPTIONS = ("num_fewshot", "batch_size", "max_batch_size", "limit", "device"
 #: environment variables the panel always shows, in this order
 ENV_VARS = ("CUDA_VISIBLE_DEVICES", "HF_HOME", "HF_DATASETS_CACHE", "HF_DATASETS_IN_MEMORY_MAX_SIZE",
             "TOKENIZERS_PARALLELISM", "HF_TOKEN")
+
+
+#: model args a backend cannot run without although its constructor gives them a default (the MERA guide
+#: documents them as required); constructor parameters without a default are required anyway
+REQUIRED_MODEL_ARGS: dict[str, tuple[str, ...]] = {
+    "local-completions": ("model", "base_url"),
+    "local-chat-completions": ("model", "base_url"),
+    "openai-completions": ("model",),
+    "openai-chat-completions": ("model",),
+    "gguf": ("base_url",),
+    "ggml": ("base_url",),
+}
+
+
+def count_words(counts: Mapping[str, int], language: Optional[str] = None) -> str:
+    """``1 error, 2 warnings`` (``1 ошибка, 2 предупреждения``): the non-zero counts, each in its plural form."""
+    lang = _check_language(language)
+    parts = []
+    for level in ("error", "warning", "info"):
+        n = counts.get(level, 0)
+        if not n:
+            continue
+        forms = text(f"ui.count.{level}", lang).split("|")
+        if lang == "ru":
+            one, few, many = forms
+            form = one if n % 10 == 1 and n % 100 != 11 else few if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 \
+                else many
+        else:
+            form = forms[0] if n == 1 else forms[1]
+        parts.append(f"{n} {form}")
+    return ", ".join(parts)
 
 
 def current_language() -> str:

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Union
 
 from .. import environ
 from ..checks import CACHE_OWNER_SUFFIX, cache_owner, check_in_scope
@@ -40,32 +40,39 @@ def model_cache() -> ModelCache:
     return SESSION.models
 
 class _LiveDisplay:
-    """Shows a Progress in the cell and refreshes it in place (no-op outside IPython)."""
+    """Shows a Progress in the cell and refreshes it in place (no-op outside IPython).
 
-    def __init__(self, progress: Progress, enabled: bool) -> None:
+    ``enabled`` may be a function instead of a bool: it is given the progress HTML each time it changes (the
+    panel shows it in its own area, where a display handle would not update).
+    """
+
+    def __init__(self, progress: Progress, enabled: Union[bool, Callable[[str], None]]) -> None:
         self.progress = progress
-        self.handle = None
+        self._sink: Callable[[str], None] | None = None
         self._version = -1
         self._last = 0.0
-        if enabled:
+        if callable(enabled):
+            self._sink = enabled
+            enabled(progress.html())
+        elif enabled:
             try:
                 from IPython import get_ipython
                 from IPython.display import HTML, display
 
                 if get_ipython() is not None:
-                    self._html = HTML
-                    self.handle = display(HTML(progress.html()), display_id=True)
+                    handle = display(HTML(progress.html()), display_id=True)
+                    self._sink = lambda text: handle.update(HTML(text))
             except ImportError:  # pragma: no cover - IPython is a dependency
-                self.handle = None
+                self._sink = None
 
     def tick(self, force: bool = False) -> None:
-        if self.handle is None:
+        if self._sink is None:
             return
         now = time.monotonic()
         if force or (self.progress.version != self._version and now - self._last > 0.2) or now - self._last > 1:
             self._version = self.progress.version
             self._last = now
-            self.handle.update(self._html(self.progress.html()))
+            self._sink(self.progress.html())
 
 def _raise_on_errors(findings: list[Finding]) -> None:
     errors = [f for f in findings if f.level == "error"]
@@ -112,14 +119,15 @@ def _after_failure(error: MeraError, spec: RunSpec, progress: Progress) -> MeraE
 
 
 def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = None, subprocess: bool = False,
-        display: bool = True, run_checks: bool = True) -> Any:
+        display: Union[bool, Callable[[str], None]] = True, run_checks: bool = True) -> Any:
     """Run an lm_eval command and return its :class:`~mera_magic.results.RunResult`.
 
     ``spec_or_text`` is a RunSpec or command text (see :func:`mera_magic.parse`).  The command is checked first
     (errors raise CheckError before anything heavy loads), its ``NAME=VALUE`` variables hold for this run only,
     and the evaluation runs in a worker thread of this process (``subprocess=True``, ``accelerate launch`` or
     an import-time variable this kernel cannot apply any more: a child process).  Live progress is shown when
-    ``display`` and IPython are there.  Interrupting the kernel stops the run within seconds.
+    ``display`` and IPython are there; ``display`` may also be a function, which is given the progress HTML
+    each time it changes (the panel shows it in its own area).  Interrupting the kernel stops the run within seconds.
     """
     from ..results import RunResult, load
 

@@ -58,7 +58,7 @@ class Field(ABC):
     def __init__(self, where: str, label: str, help_text: str = "") -> None:
         self.where = where
         self.label = W.HTML(layout=W.Layout(width=LABEL_WIDTH, min_width=LABEL_WIDTH))
-        self.help = W.HTML(layout=W.Layout(flex="1 1 auto", margin="0 0 0 8px"))
+        self.help = W.HTML(layout=W.Layout(flex="1 1 200px", min_width="200px", margin="0 0 0 8px"))
         self.note = W.HTML(layout=W.Layout(margin=f"0 0 2px {LABEL_WIDTH}"))
         self._label_text = label
         self._help_text = help_text
@@ -244,8 +244,8 @@ class SecretField(Field):
         self._is_set = False
         self._given = False
         self.widget = W.Password(placeholder=texts("ui.secret.placeholder"), continuous_update=False,
-                                 layout=W.Layout(width="150px"))
-        self.status = W.HTML(layout=W.Layout(width="95px", margin="0 4px"))
+                                 layout=W.Layout(width="155px"))
+        self.status = W.HTML(layout=W.Layout(width="auto", margin="0 4px"))
         self.forget = W.Button(description=texts("ui.secret.forget"), layout=W.Layout(width="auto"),
                                tooltip=texts("ui.secret.forget"))
         self.forget.on_click(lambda _: self._store(None))

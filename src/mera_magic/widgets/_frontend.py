@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,19 +126,70 @@ def insert_cell_script(source: str, ok_text: str, manual_text: str) -> str:
     return _INSERT_JS % {"source": json.dumps(source), "ok": json.dumps(ok_text), "manual": json.dumps(manual_text)}
 
 
-def fallback_html(title: str, command: str, findings: Sequence[Finding]) -> str:
-    """The panel as static HTML: the command and the check's findings (for nbconvert, GitHub, ...)."""
+_TOKEN = re.compile(r"""(?P<space>\s+)|(?P<word>(?:'[^']*'|"(?:\\.|[^"\\])*"|\\.|[^\s'"\\])+)|(?P<other>.)""", re.S)
+_HIGHLIGHT = {"magic": "color:#7b1fa2;font-weight:bold", "program": "color:#1565c0;font-weight:bold",
+              "flag": "color:#00695c;font-weight:bold", "env": "color:#6a1b9a", "value": "color:#333"}
+
+
+def command_html(command: str) -> str:
+    """The cell source of ``command`` as highlighted HTML: the magic, the program, flags, variables, values."""
+    out: list[str] = []
+    program_seen = False
+    for line in cell_source(command).split("\n"):
+        if line.startswith("%%"):
+            out.append(f'<span style="{_HIGHLIGHT["magic"]}">{html.escape(line)}</span>')
+            continue
+        parts: list[str] = []
+        for match in _TOKEN.finditer(line):
+            text = match.group(0)
+            if match.lastgroup != "word":
+                parts.append(html.escape(text))
+                continue
+            if text.startswith("-") and text != "-m":
+                kind = "flag"
+                program_seen = True
+            elif not program_seen and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", text):
+                kind = "env"
+            elif text in ("lm_eval", "lm-eval", "accelerate", "python", "python3", "-m", "launch"):
+                kind = "program"
+            else:
+                kind = "value"
+            parts.append(f'<span style="{_HIGHLIGHT[kind]}">{html.escape(text)}</span>')
+        out.append("".join(parts))
+    return "\n".join(out)
+
+
+#: the static record is hidden while the live panel shows in the same output area, and the widget's
+#: "Error displaying widget" / "Loading widget..." placeholder is hidden where the record stands in for it
+#: (CSS cannot nest ``:has``, so "a widget output that holds no live panel" is said with ``:not(:has())``)
+_RECORD_STYLE = """<style>
+.jp-OutputArea:has(.mera-panel) > .jp-OutputArea-child:has(.mera-panel-static) { display: none; }
+.jp-OutputArea:has(.mera-panel-static) > .jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets, > [data-mime-type="application/vnd.jupyter.widget-view+json"]):not(:has(.mera-panel)) { display: none; }
+</style>"""
+
+
+def fallback_html(title: str, command: str, findings: Sequence[Finding], summary: str = "",
+                  run_html: str = "") -> str:
+    """The panel as static HTML: the command (highlighted) and the check's findings, and the last run's results.
+
+    What a saved notebook shows where the panel cannot render (kernel gone, nbconvert, GitHub).
+    """
     from ._fields import findings_html
 
-    return (f'<div class="mera-panel-static"><div><b>{html.escape(title)}</b></div>'
-            f'<pre style="white-space:pre-wrap">{html.escape(cell_source(command))}</pre>'
-            f"{findings_html(findings)}</div>")
+    head = f'<div style="font-weight:bold;margin-bottom:2px">{html.escape(title)}</div>'
+    code = (f'<pre class="mera-command-static" style="white-space:pre-wrap;word-break:break-word;margin:2px 0;'
+            f'padding:6px;background:#f7f7f7;border:1px solid #e0e0e0;border-radius:3px">{command_html(command)}</pre>')
+    said = f'<div style="font-size:90%;color:#555">{html.escape(summary)}</div>' if summary else ""
+    return (f'<div class="mera-panel-static">{_RECORD_STYLE}{head}{code}{said}{findings_html(findings)}'
+            f"{run_html}</div>")
 
 
-def fallback_text(title: str, command: str, findings: Sequence[Finding]) -> str:
-    """The panel as plain text: the command and the check's findings."""
+def fallback_text(title: str, command: str, findings: Sequence[Finding], run_text: str = "") -> str:
+    """The panel as plain text: the command and the check's findings (and the last run's results)."""
     lines = [title, cell_source(command)]
     lines += [f"{f.level}: {f.message}" for f in findings]
+    if run_text:
+        lines += ["", run_text]
     return "\n".join(lines)
 
 
@@ -146,3 +198,37 @@ def display_javascript(code: str) -> Any:
     from IPython.display import Javascript, display
 
     return display(Javascript(code))
+
+
+_WRITEBACK_JS = """(async function (button) {
+  const source = %(source)s, doneText = %(done)s;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const cell = button.closest('.jp-Cell');
+  const editor = cell && cell.querySelector('.jp-InputArea .cm-content');
+  const text = () => Array.from(editor.querySelectorAll('.cm-line')).map((l) => l.textContent).join('\\n');
+  if (editor) {
+    editor.focus();
+    await sleep(50);
+    const range = document.createRange();
+    range.selectNodeContents(editor);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    await sleep(100);
+    const data = new DataTransfer();
+    data.setData('text/plain', source);
+    editor.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    await sleep(100);
+    if (text() === source) { button.textContent = doneText; button.disabled = true; return; }
+  }
+  try { await navigator.clipboard.writeText(source); } catch (err) { /* shown in the command box anyway */ }
+  console.warn('mera-magic: the cell could not be rewritten; the command was copied to the clipboard');
+})(this); return false;"""
+
+
+def writeback_html(source: str, label: str, tooltip: str, done: str) -> str:
+    """A button that replaces the source of the panel's own cell with ``source`` (its ``%%mera --panel`` text)."""
+    script = _WRITEBACK_JS % {"source": json.dumps(source), "done": json.dumps(done)}
+    return (f'<button class="mera-writeback jupyter-button" title="{html.escape(tooltip)}" '
+            f'style="height:28px;padding:0 12px" onclick="{html.escape(script)}">'
+            f'<i class="fa fa-pencil"></i> {html.escape(label)}</button>')

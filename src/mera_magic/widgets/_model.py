@@ -89,6 +89,21 @@ def offered_forwarded(backend: Backend) -> list[str]:
     return [key for key, marker in T.FORWARDED_KEYS.items() if marker in names and key not in names]
 
 
+#: constructor parameters lm_eval fills from its own flags (``simple_evaluate`` passes ``batch_size``,
+#: ``max_batch_size`` and ``device`` to the model; ``--trust_remote_code`` sets the model arg)
+_FROM_FLAGS = ("batch_size", "max_batch_size", "device", "trust_remote_code")
+
+
+def option_twins(backend: Backend) -> set[str]:
+    """Constructor parameters lm_eval fills from its own flags of the same name (``--batch_size``, ``--device``):
+    the Options tab edits those, so the model section does not repeat them (a value given in --model_args still
+    round-trips, through "Other model_args")."""
+    from ..lmeval.parser import lm_eval_options
+
+    flags = {o.dest for o in lm_eval_options()}
+    return {name for name in _FROM_FLAGS if name in flags} & set(backend.arg_names)
+
+
 def accepted_keys(name: str) -> set[str]:
     """The keys a backend's panel has fields for (its parameters and the forwarded keys it offers)."""
     backend = get_backend(name)
@@ -116,10 +131,16 @@ class ModelSection(Section):
         self.arg_fields: dict[str, Field] = {}
         main: list[Field] = []
         advanced: list[Field] = []
+        self.required: list[str] = []
         if self.backend is not None:
+            from ..checks_values import required_model_args
+
+            self.required = required_model_args(model)
             offered = offered_forwarded(self.backend)
-            first = main_args(self.backend, offered)
-            args = list(self.backend.args) + [BackendArg(k, None, None, None, False, "forwarded") for k in offered]
+            first = list(dict.fromkeys(self.required + main_args(self.backend, offered)))
+            twins = option_twins(self.backend)
+            args = [a for a in self.backend.args if a.name not in twins]
+            args += [BackendArg(k, None, None, None, False, "forwarded") for k in offered]
             for arg in sorted(args, key=lambda a: first.index(a.name) if a.name in first else len(first)):
                 field = self.add(self._arg_field(arg))
                 self.arg_fields[arg.name] = field
@@ -143,19 +164,22 @@ class ModelSection(Section):
     def _arg_field(self, arg: BackendArg) -> Field:
         where = f"model_args.{arg.name}"
         help_text = self._help(arg)
-        default = self.texts("ui.required") if arg.required else (
-            f"{self.texts('ui.default')}: {default_text(arg)}" if arg.default_text is not None else "")
-        label = arg.name + (" *" if arg.required else "")
+        required = arg.required or arg.name in self.required
+        shown_default = default_text(arg) if arg.default_text is not None else ""
+        default = self.texts("ui.required") if required else (
+            f"{self.texts('ui.default')}: {shown_default}" if shown_default and shown_default != "None" else "")
+        label = arg.name + (" *" if required else "")
+        unset = f"— ({default})" if default else f"— {self.texts('ui.not_given')}"
         choices = list(T.choices(where, literal_choices(arg.annotation)))
         kind = arg_kind(arg, choices)
         if kind == "secret":
             return SecretField(where, label, help_text, functools.partial(self._store_secret, arg.name), self.texts)
         if kind == "bool":
-            return ChoiceField(where, label, help_text, ["True", "False"], unset_label=f"— ({default or '-'})")
+            return ChoiceField(where, label, help_text, ["True", "False"], unset_label=unset)
         if kind == "boolish":
             return ComboField(where, label, help_text, placeholder=default, options=["True", "False", *choices])
         if kind == "choice":
-            return ChoiceField(where, label, help_text, choices, unset_label=f"— ({default or '-'})")
+            return ChoiceField(where, label, help_text, choices, unset_label=unset)
         return TextField(where, label, help_text, placeholder=default)
 
     # secrets ---------------------------------------------------------------------------------------------------
