@@ -39,7 +39,7 @@ SECRET_NAMES = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "use_auth_token", "auth_to
                 "secret", "client_secret", "password", "DB_PASSWD", "Authorization", "X-Api-Key", "credentials"]
 PLAIN_NAMES = ["max_tokens", "max_new_tokens", "max_gen_toks", "add_bos_token", "tokenizer", "tokenizer_backend",
                "tokenized_requests", "TOKENIZERS_PARALLELISM", "pad_token_id", "bos_token", "pretrained", "base_url",
-               "dtype", "batch_size", "model", "keyword", "monkey"]
+               "dtype", "batch_size", "model", "keyword", "monkey", "PWD", "OLDPWD"]
 
 
 @pytest.mark.parametrize("name", SECRET_NAMES)

@@ -38,6 +38,8 @@ _TOKEN_NOT_SECRET = re.compile(
 _KEY_WORDS = frozenset({"key", "keys", "apikey", "accesskey", "secretkey", "privatekey"})
 _OTHER_WORDS = frozenset({"auth", "authorization", "credential", "credentials", "cookie", "passwd", "pwd",
                           "bearer", "xapikey"})
+#: the shell's working-directory variables: "pwd" there is "print working directory", not a password
+_SHELL_PATHS = frozenset({"pwd", "oldpwd"})
 
 
 @functools.lru_cache(maxsize=4096)
@@ -46,9 +48,12 @@ def is_secret_name(name: str) -> bool:
 
     ``HF_TOKEN``, ``use_auth_token``, ``access_token``, ``api_token``, ``OPENAI_API_KEY``, ``api_key``,
     ``AWS_SECRET_ACCESS_KEY``, ``password``, ``Authorization``, ``X-Api-Key`` are; ``max_tokens``,
-    ``add_bos_token``, ``tokenizer``, ``TOKENIZERS_PARALLELISM``, ``pad_token_id`` are not.
+    ``add_bos_token``, ``tokenizer``, ``TOKENIZERS_PARALLELISM``, ``pad_token_id``, ``PWD`` (the working
+    directory) are not.
     """
     low = name.lower()
+    if low in _SHELL_PATHS:
+        return False
     if "secret" in low or "passw" in low:
         return True
     if "token" in low and not _TOKEN_NOT_SECRET.search(low):
