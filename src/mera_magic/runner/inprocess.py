@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import ctypes
-import logging
 import sys
 import threading
 import time
@@ -33,7 +32,7 @@ from ..command.source import lm_eval_dir
 from ..errors import RunError, RunInterrupted
 from ..spec import RunSpec
 from .models import ModelCache, reuse_models
-from .progress import LogHandler, Progress, ProgressTqdm, StreamToProgress
+from .progress import Progress, ProgressTqdm, StreamToProgress, capture_logs
 
 
 @contextlib.contextmanager
@@ -144,13 +143,7 @@ def _progress_hooks(progress: Progress) -> Iterator[None]:
         for name, module in list(sys.modules.items()):
             if name.startswith("lm_eval") and getattr(module, "tqdm", None) is base:
                 stack.enter_context(_patched(module, "tqdm", ProgressTqdm))
-        handler = LogHandler(progress)
-        for logger_name in ("lm_eval", "lm-eval"):
-            logger = logging.getLogger(logger_name)
-            logger.addHandler(handler)
-            stack.callback(logger.removeHandler, handler)
-            stack.callback(logger.setLevel, logger.level)
-            logger.setLevel(progress.level)  # the run's --verbosity, for the whole run (0.4.13 applies it only at the end)
+        stack.enter_context(capture_logs(progress))
         stack.enter_context(contextlib.redirect_stdout(StreamToProgress(progress)))  # type: ignore[type-var]
         stack.enter_context(contextlib.redirect_stderr(StreamToProgress(progress)))  # type: ignore[type-var]
         yield
