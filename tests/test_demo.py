@@ -196,7 +196,8 @@ def demo_parus_records() -> list[dict[str, Any]]:
 
 def test_task_names_and_sets() -> None:
     assert len(demo.TASKS) == len(set(demo.TASKS))
-    assert set(demo.REGULAR_TASKS) | set(demo.GEN_TASKS) | set(demo.LOCALSCORE_TASKS) == set(demo.TASKS)
+    assert (set(demo.REGULAR_TASKS) | set(demo.GEN_TASKS) | set(demo.LOCALSCORE_TASKS) | set(demo.SPECIAL_TASKS)
+            == set(demo.TASKS))
     assert all(name.endswith("_gen") or name in demo.REGULAR_TASKS for name in demo.GEN_TASKS)
     assert set(demo.CLOSED_TASKS) <= set(demo.TASKS)
 
@@ -227,18 +228,21 @@ def test_default_task_folder_is_in_the_cache(tmp_path: Path, monkeypatch: pytest
 
 def test_records_have_the_mera_shape(demo_tasks: Path) -> None:
     for dataset_dir in sorted((demo_tasks / "records").iterdir()):
-        for split in ("train", "test"):
+        splits = ("test",) if dataset_dir.name == "ruhumaneval" else ("train", "test")  # MERA's has no train split
+        for split in splits:
             records = _records(demo_tasks, dataset_dir.name, split)
             assert 9 <= len(records) <= 20, (dataset_dir.name, split)
             ids = [r["meta"]["id"] for r in records]
             assert len(set(ids)) == len(ids)
             for record in records:
                 assert set(record) == {"instruction", "inputs", "outputs", "meta"}
-                assert isinstance(record["outputs"], str)
-                # the instruction formats with its inputs, as MERA's doc_to_text does
+                # code tasks: one expected output per test, as in MERA's ruHumanEval
+                assert isinstance(record["outputs"], list if dataset_dir.name == "ruhumaneval" else str)
+                # the instruction formats with its inputs, as MERA's doc_to_text does (ruTiE's adds the dialogue)
                 inputs = record["inputs"]
+                extra = {"context": ""} if dataset_dir.name == "rutie" else {}
                 if isinstance(inputs, dict):
-                    record["instruction"].format(**inputs)
+                    record["instruction"].format(**inputs, **extra)
                 else:
                     record["instruction"].format(inputs=inputs)
     assert {r["outputs"] for r in _records(demo_tasks, "rummlu", "test")} == {""}  # closed test
@@ -253,7 +257,8 @@ def test_every_task_loads_through_the_task_manager(
 
     monkeypatch.chdir(tmp_path)  # the data paths must not depend on the working directory
     manager = TaskManager(include_path=str(demo_tasks), include_defaults=False)
-    assert set(demo.TASKS) | {demo.TAG, demo.GEN_TAG, demo.LOCAL_TAG} == set(manager.all_tasks)
+    assert set(demo.TASKS) | {demo.TAG, demo.GEN_TAG, demo.LOCAL_TAG, demo.SPECIAL_TAG} == set(manager.all_tasks)
+    assert set(get_task_dict([demo.SPECIAL_TAG], manager)) == set(demo.SPECIAL_TASKS)
     assert set(get_task_dict([demo.TAG], manager)) == set(demo.REGULAR_TASKS)
     assert set(get_task_dict([demo.GEN_TAG], manager)) == set(demo.GEN_TASKS)
     assert set(get_task_dict([demo.LOCAL_TAG], manager)) == set(demo.LOCALSCORE_TASKS)
@@ -262,11 +267,13 @@ def test_every_task_loads_through_the_task_manager(
     for name, task in tasks.items():
         docs = list(task.test_docs())
         assert 12 <= len(docs) <= 20, name
-        assert task.doc_to_text(docs[0]).endswith(("Ответ:", "="))
-        expected = "generate_until" if name in demo.GEN_TASKS else "multiple_choice"
+        assert task.doc_to_text(docs[0]).endswith(("Ответ:", "=", '"""\n'))
+        expected = "generate_until" if name in (*demo.GEN_TASKS, "ruhumaneval") else "multiple_choice"
         assert task.OUTPUT_TYPE == expected, name
         if name in demo.CLOSED_TASKS:
             assert all(doc["outputs"] == "" for doc in docs)
+        elif name == "ruhumaneval":
+            assert all(doc["outputs"] for doc in docs) and task.config.repeats == 5
         else:
             assert all(doc["outputs"] for doc in docs)
     local = [doc["meta"]["id"] for doc in tasks["rummlu_localscore"].test_docs()]

@@ -3,7 +3,7 @@
 >>> from mera_magic import demo
 >>> model_dir = demo.build_model()            # cached; ~10 s the first time, on a CPU, no downloads
 >>> tasks_dir = demo.write_tasks()            # pass as --include_path
->>> demo.TASKS                                # parus, rcb, rummlu, bps, simplear, rumultiar, *_gen, *_localscore
+>>> demo.TASKS                                # parus, rcb, rummlu, bps, simplear, rumultiar, *_gen, *_localscore, rutie, ruhumaneval
 
 then e.g. ``lm_eval --model hf --model_args pretrained=<model_dir>,dtype=float32 --device cpu
 --include_path <tasks_dir> --tasks mera_demo --predict_only --output_path out``.
@@ -20,6 +20,8 @@ from mera_magic.demo.tasks import (
     LOCAL_TAG,
     LOCALSCORE_TASKS,
     REGULAR_TASKS,
+    SPECIAL_TAG,
+    SPECIAL_TASKS,
     TAG,
     TASKS,
     default_tasks_dir,
@@ -33,6 +35,8 @@ __all__ = [
     "LOCAL_TAG",
     "LOCALSCORE_TASKS",
     "REGULAR_TASKS",
+    "SPECIAL_TAG",
+    "SPECIAL_TASKS",
     "TAG",
     "TASKS",
     "DemoModelError",

@@ -186,6 +186,12 @@ def _prepare_lm_eval_logging(level: int) -> None:
         logger.setLevel(before)
 
 
+def _restore_handlers(logger: logging.Logger, before: list[logging.Handler], ours: logging.Handler) -> None:
+    """The handlers ``logger`` had, in their order, plus any a library added during the run (not ours)."""
+    added = [h for h in logger.handlers if h is not ours and h not in before]
+    logger.handlers = before + added
+
+
 @contextlib.contextmanager
 def capture_logs(progress: Progress) -> Iterator[None]:
     """For the run only: every log record of lm_eval and the libraries it drives goes into ``progress`` (at its
@@ -202,12 +208,11 @@ def capture_logs(progress: Progress) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         for name in _CAPTURED_LOGGERS:
             logger = logging.getLogger(name)
+            stack.callback(_restore_handlers, logger, list(logger.handlers), handler)
             for old in list(logger.handlers):
                 if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
                     logger.removeHandler(old)
-                    stack.callback(logger.addHandler, old)
             logger.addHandler(handler)
-            stack.callback(logger.removeHandler, handler)
         for name in ("lm_eval", "lm-eval"):
             logger = logging.getLogger(name)
             stack.callback(logger.setLevel, logger.level)
