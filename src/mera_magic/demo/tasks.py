@@ -29,7 +29,8 @@ GEN_TAG = "mera_demo_gen"
 #: tag of the locally scored variants (training split as test split)
 LOCAL_TAG = "mera_demo_local"
 #: tag of the tasks MERA runs in a special way: ruTiE (a dialogue carrying the model's earlier answers, asked in a
-#: loop with ``lm.loglikelihood(..., disable_tqdm=True)``) and ruHumanEval (sampled 5 times, pass@k by running the code)
+#: loop with ``lm.loglikelihood(..., disable_tqdm=True)``) and ruHumanEval (sampled 5 times, pass@k by running the code).
+#: Name them in ``--tasks``: lm_eval 0.4.4 leaves the class-based ``rutie`` out of the tag.
 SPECIAL_TAG = "mera_demo_special"
 
 #: the regular demo tasks (tag ``mera_demo``)

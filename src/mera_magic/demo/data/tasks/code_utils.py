@@ -86,7 +86,6 @@ def run_tests(doc: dict, generation: str) -> list[str]:
     return [str(r) for r in results]
 
 
-@register_filter("ruhumanevalscoring")
 class CodeScoring(Filter):
     """Per document: for each generation, the list of the function's outputs on the tests."""
 
@@ -95,6 +94,12 @@ class CodeScoring(Filter):
 
     def apply(self, resps: Sequence[Sequence[str]], docs: Sequence[dict]) -> list[list[list[str]]]:
         return [[run_tests(doc, generation) for generation in generations] for generations, doc in zip(resps, docs)]
+
+
+try:
+    register_filter("ruhumanevalscoring")(CodeScoring)
+except ValueError:  # lm_eval 0.4.13 refuses another class under the same name when this file is loaded again
+    pass
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
