@@ -420,7 +420,7 @@ def plan_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[st
     for task, _fewshot in plan:
         settings = task_settings(task, base, overrides)
         board.tasks.append(SuiteTask(task, settings.num_fewshot, settings=settings))
-    if base.options.get("num_fewshot") is not None and not any("num_fewshot" in o for o in overrides.values()):
+    if base.options.get("num_fewshot") is not None and "num_fewshot" not in overrides.get("*", {}):
         board.notes.append(f"the cell's --num_fewshot {base.options['num_fewshot']} is not used: each task runs with "
                            "MERA's few-shot count (`--set '*:num_fewshot=N'` changes them all).")
     code = [t.task for t in board.tasks if t.settings and t.settings.source("gen_kwargs") == _SOURCE_MERA
