@@ -12,7 +12,14 @@ import pytest
 from mera_magic import catalog, parse
 from mera_magic.errors import CheckError, CompatibilityError, ParseError
 from mera_magic.runner import model_cache
-from mera_magic.suite import done_before, parse_overrides, plan_suite, rudetox_classifiers, run_suite, task_settings
+from mera_magic.suite import (
+    done_before,
+    parse_overrides,
+    plan_suite,
+    rudetox_classifiers,
+    run_suite,
+    task_settings,
+)
 
 
 def base(model: Path, tasks: Path, out: Path, names: str = "parus,rcb,simplear") -> str:
