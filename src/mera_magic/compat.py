@@ -356,7 +356,37 @@ def _walk_includes(folder: _Folder, path: Path, stack: tuple[Path, ...], visits:
         _walk_includes(folder, inc, stack + (path,), visits, cycles, missing)
 
 
+def _stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """What identifies the folder's content: every YAML and Python file with its mtime and size."""
+    if not root.is_dir():
+        return ()
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".yaml", ".py") and not _IGNORED_DIRS.intersection(path.relative_to(root).parts):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def _scan_cached(root: Path, info: LmEvalInfo, stamp: tuple[tuple[str, int, int], ...]) -> tuple[list[_Issue], frozenset[str]]:
+    folder = _Folder(root)
+    for path in _yaml_files(root) if root.is_dir() else ():
+        folder.load(path)
+    return _scan_uncached(root, info), frozenset(_task_names(folder, "first").values())
+
+
 def _scan(include_path: str | Path, info: Optional[LmEvalInfo] = None) -> list[_Issue]:
+    """The folder's issues for ``info``'s lm_eval; read again only when a YAML or Python file changed (a suite
+    checks its folder once per task)."""
+    root = Path(include_path).expanduser().resolve()
+    return list(_scan_cached(root, info or lm_eval_info(), _stamp(root))[0])
+
+
+def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) -> list[_Issue]:
     info = info or lm_eval_info()
     root = Path(include_path).expanduser().resolve()
     folder = _Folder(root)
@@ -532,10 +562,7 @@ def _known_tasks(include_path: str | Path, info: LmEvalInfo, tasks: Optional[Any
         return None
     wanted = frozenset(str(t) for t in tasks)
     root = Path(include_path).expanduser().resolve()
-    folder = _Folder(root)
-    for path in _yaml_files(root) if root.is_dir() else ():
-        folder.load(path)
-    defined = set(_task_names(folder, "first").values())
+    defined = _scan_cached(root, info, _stamp(root))[1]
     return wanted if wanted and wanted <= defined else None
 
 

@@ -24,11 +24,12 @@ ruHumanEval and ruCodeEval).  The model is loaded once for the whole suite.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -474,6 +475,35 @@ def _check_folder(base: RunSpec, board: SuiteResult) -> None:
             row.status, row.detail = "blocked", verdict.message
 
 
+@contextlib.contextmanager
+def _environment_described_once() -> Iterator[None]:
+    """lm_eval describes the environment in every results file with torch's ``get_pretty_env_info``, which runs
+    ``pip list`` and other commands (about 2 s a task); within one suite the environment is the same, so the
+    description is made once and reused.  Undone when the suite ends."""
+    try:
+        import lm_eval.loggers.utils as logger_utils
+        import torch.utils.collect_env as collect_env
+    except ImportError:  # pragma: no cover - lm_eval and torch are dependencies
+        yield
+        return
+    real = collect_env.get_pretty_env_info
+    memo: list[str] = []
+
+    def get_pretty_env_info() -> str:
+        if not memo:
+            memo.append(real())
+        return memo[0]
+
+    targets = [m for m in (collect_env, logger_utils) if getattr(m, "get_pretty_env_info", None) is real]
+    for module in targets:
+        setattr(module, "get_pretty_env_info", get_pretty_env_info)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module in targets:
+            setattr(module, "get_pretty_env_info", real)  # noqa: B010
+
+
 def run_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[str, Any] | None = None,
               force: bool = False, display: bool = True,
               overrides: Mapping[str, Mapping[str, Any]] | None = None) -> SuiteResult:
@@ -484,8 +514,6 @@ def run_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[str
     ``--output_path`` is required (resume reads it).  Returns the board; the kernel's stop button stops the
     whole suite (:class:`RunInterrupted`).
     """
-    from .runner import run
-
     base = _base_spec(text_or_spec, namespace)
     board = plan_suite(base, suite, namespace=namespace, force=force, overrides=overrides)
     for row in board.tasks:
@@ -495,6 +523,16 @@ def run_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[str
             row.status = "waiting"
     if display:
         board._show_live()
+    with contextlib.ExitStack() as stack:
+        if any(row.status == "waiting" for row in board.tasks):
+            stack.enter_context(_environment_described_once())
+        _run_rows(board, base, suite, namespace)
+    return board
+
+
+def _run_rows(board: SuiteResult, base: RunSpec, suite: str, namespace: Mapping[str, Any] | None) -> None:
+    from .runner import run
+
     for i, row in enumerate(board.tasks):
         if row.status != "waiting":
             continue
@@ -525,4 +563,3 @@ def run_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[str
                 row.detail += f"\n{exc.hint}"
         row.seconds = time.monotonic() - start
         board._refresh()
-    return board
