@@ -146,6 +146,14 @@ def test_suite_runs_resumes_and_reports_failures(demo_model: Path, demo_tasks: P
     assert board.results["simplear"].raw["n-shot"]["simplear"] == 2  # MERA's few-shot count, not the command's
     assert board.results["parus"].raw["n-shot"]["parus"] == 1
     assert model_cache().loads == loads + 1  # the model is loaded once for the whole suite
+    # the environment is described once per suite and written into every results file, as the CLI writes it
+    envs = {json.dumps(r.raw.get("pretty_env_info")) for r in board.results.values()}
+    assert len(envs) == 1 and "PyTorch version" in envs.pop()
+    import lm_eval.loggers.utils as logger_utils
+    import torch.utils.collect_env as collect_env
+
+    assert collect_env.get_pretty_env_info.__module__ == "torch.utils.collect_env"  # undone after the suite
+    assert getattr(logger_utils, "get_pretty_env_info", collect_env.get_pretty_env_info) is collect_env.get_pretty_env_info
     assert done_before(board.results["parus"].spec, "parus", 1)
 
     again = run_suite(base(demo_model, demo_tasks, out, "parus,rcb,simplear"), "mera", display=False)
