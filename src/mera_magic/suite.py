@@ -444,7 +444,7 @@ def plan_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[st
                 continue
         assert row.settings is not None
         spec = _task_spec(base, row.task, row.settings)
-        previous, why = (None, "--force") if force else previous_run(spec, row.task, row.settings)
+        previous, why = (None, "run again: --force") if force else previous_run(spec, row.task, row.settings)
         row.resume = why
         if previous:
             row.status, row.detail = "would skip", why
