@@ -531,35 +531,46 @@ def run_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[str
 
 
 def _run_rows(board: SuiteResult, base: RunSpec, suite: str, namespace: Mapping[str, Any] | None) -> None:
+    """Run the waiting rows one by one; the stop button (wherever it lands, in a task or between two) stops all."""
     from .runner import run
 
-    for i, row in enumerate(board.tasks):
-        if row.status != "waiting":
-            continue
-        assert row.settings is not None
-        spec = _task_spec(base, row.task, row.settings)
-        row.status = "running"
-        board._refresh()
-        start = time.monotonic()
-        try:
-            row.result = run(spec, namespace=namespace, display=False)
-            row.status = "done"
-        except (KeyboardInterrupt, RunInterrupted):
-            row.status, row.detail, row.seconds = "stopped", "stopped by the user", time.monotonic() - start
-            for rest in board.tasks[i + 1:]:
-                if rest.status == "waiting":
-                    rest.status = "not run"
+    current: SuiteTask | None = None
+    start = time.monotonic()
+    try:
+        for row in board.tasks:
+            if row.status != "waiting":
+                continue
+            current = row
+            assert row.settings is not None
+            spec = _task_spec(base, row.task, row.settings)
+            row.status = "running"
+            start = time.monotonic()
             board._refresh()
-            done = sum(t.status == "done" for t in board.tasks)
-            raise RunInterrupted(
-                f"suite {suite} stopped by the user during {row.task}: {done} task(s) finished now, "
-                f"{sum(t.status == 'not run' for t in board.tasks)} not run",
-                hint="Finished tasks are in --output_path; run the cell again to resume from where it stopped.",
-            ) from None
-        except Exception as exc:  # noqa: BLE001 - one task's failure is reported and the suite goes on
-            row.status = "failed"
-            row.detail = exc.message if isinstance(exc, MeraError) else f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, MeraError) and exc.hint:
-                row.detail += f"\n{exc.hint}"
-        row.seconds = time.monotonic() - start
+            try:
+                row.result = run(spec, namespace=namespace, display=False)
+                row.status = "done"
+            except RunInterrupted:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one task's failure is reported and the suite goes on
+                row.status = "failed"
+                row.detail = exc.message if isinstance(exc, MeraError) else f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, MeraError) and exc.hint:
+                    row.detail += f"\n{exc.hint}"
+            row.seconds = time.monotonic() - start
+            current = None
+            board._refresh()
+    except (KeyboardInterrupt, RunInterrupted):
+        if current is not None:
+            current.status, current.detail = "stopped", "stopped by the user"
+            current.seconds = time.monotonic() - start
+        for rest in board.tasks:
+            if rest.status == "waiting":
+                rest.status = "not run"
         board._refresh()
+        done = sum(t.status == "done" for t in board.tasks)
+        where = f" during {current.task}" if current is not None else ""
+        raise RunInterrupted(
+            f"suite {suite} stopped by the user{where}: {done} task(s) finished now, "
+            f"{sum(t.status == 'not run' for t in board.tasks)} not run",
+            hint="Finished tasks are in --output_path; run the cell again to resume from where it stopped.",
+        ) from None

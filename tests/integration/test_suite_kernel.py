@@ -91,9 +91,13 @@ def test_stop_button_stops_the_whole_suite(demo_model: Path, demo_tasks: Path, t
         assert not list((tmp_path / "out").rglob("samples_rcb_*"))
         assert not list((tmp_path / "out").rglob("samples_rutie_*"))
         assert list((tmp_path / "out").rglob("samples_simplear_*"))
-        out: list[str] = []
-        kc.execute_interactive("print(1 + 1)", timeout=30, output_hook=lambda m: out.append(m["content"].get("text", "")))
-        assert "2" in "".join(out)
+        # the kernel stays usable: its stdout is its own again and no run is left behind
+        check = kc.execute_interactive(
+            "import sys, threading", timeout=60, output_hook=lambda m: None,
+            user_expressions={"out": "type(sys.stdout).__name__", "err": "type(sys.stderr).__name__",
+                              "runs": "[t.name for t in threading.enumerate() if t.name == 'mera-magic-run']"})
+        values = {k: v["data"]["text/plain"] for k, v in check["content"]["user_expressions"].items()}
+        assert values == {"out": "'OutStream'", "err": "'OutStream'", "runs": "[]"}, values
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

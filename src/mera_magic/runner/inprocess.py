@@ -201,6 +201,7 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
     """
     namespace = parse_defaults(spec_to_argv(spec))
     captured: dict[str, Any] = {}
+    unwinding = threading.Event()
     before = output_files(spec.options.get("output_path"))
 
     def work() -> None:
@@ -215,6 +216,8 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
             except SystemExit as exc:  # lm_eval <= 0.4.9 calls sys.exit() for some inputs
                 if exc.code not in (0, None):
                     raise RunError(f"lm_eval stopped with exit status {exc.code}") from None
+            finally:
+                unwinding.set()  # from here on the hooks are being undone: no more interrupts into this thread
 
     worker = _Worker(work)
     start = time.monotonic()
@@ -228,9 +231,11 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
         except KeyboardInterrupt:
             interrupted_at = interrupted_at or time.monotonic()
             progress.status = "stopping"
-            _async_raise(worker, KeyboardInterrupt)
+            if not unwinding.is_set():
+                _async_raise(worker, KeyboardInterrupt)
         if interrupted_at is not None and worker.is_alive():
-            _async_raise(worker, KeyboardInterrupt)  # again, in case lm_eval caught the first one
+            if not unwinding.is_set():
+                _async_raise(worker, KeyboardInterrupt)  # again, in case lm_eval caught the first one
     captured["elapsed"] = time.monotonic() - start
     captured["files"] = sorted(output_files(spec.options.get("output_path")) - before)
     if interrupted_at is not None or isinstance(worker.error, KeyboardInterrupt):
