@@ -87,3 +87,15 @@ def test_unknown_names_raise_a_mera_error_that_is_a_key_error() -> None:
     assert str(err.value).startswith("'hellaswag' is not a MERA text task.") and "rutie" in str(err.value)
     with pytest.raises(catalog.UnknownNameError, match="mera_gen"):
         catalog.suite("mera_multimodal")
+
+
+def test_run_settings_are_the_scripts_fewshot_and_gen_kwargs() -> None:
+    assert catalog.run_settings("ruhumaneval") == (0, "temperature=0.6,do_sample=True", True)
+    assert catalog.run_settings("rucodeeval").gen_kwargs == catalog.CODE_GEN_KWARGS
+    assert catalog.run_settings("parus") == (1, "do_sample=False", False)
+    assert catalog.run_settings("parus_gen") == (1, "do_sample=False", True)
+    assert catalog.run_settings("simplear").num_fewshot == 2 and catalog.run_settings("rutie").num_fewshot == 1
+    assert [t.name for t in catalog.TASKS if t.gen_kwargs != catalog.GENERATION_KWARGS] == ["ruhumaneval", "rucodeeval"]
+    assert len(catalog.RUDETOX_CLASSIFIERS) == 3
+    with pytest.raises(catalog.UnknownNameError):
+        catalog.run_settings("no_such_task")

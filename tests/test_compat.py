@@ -252,3 +252,30 @@ def test_keys_of_newer_lm_eval_on_an_older_one(tmp_path: Path, folders: dict[str
     installed = lm_eval_info()
     assert any(f.code == "unknown_task_key" for f in diagnose_task_folder(folder)) == \
         ("gen_prefix" not in installed.task_fields)
+
+
+def test_diagnosis_per_task_in_a_mixed_folder(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from mera_magic.compat import nothing_loads_message, task_verdicts
+
+    folder = _write_case(tmp_path, "clean")
+    (folder / "rutie_like.yaml").write_text(CASES["fork_key"][0]["rutie_like.yaml"], encoding="utf-8")
+    # what the installed lm_eval really does: the clean task loads from the folder, the fork-keyed one does not
+    home = tmp_path_factory.mktemp("hf_home_mixed")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(home)}
+    jobs = [("plain", str(folder), "plain"), ("rutie_like", str(folder), "rutie_like")]
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(jobs), str(folder)], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    real = json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("PROBE"))[len("PROBE"):])
+    assert real["plain"] is None and real["rutie_like"] is not None
+
+    assert not [f for f in diagnose_task_folder(folder, tasks=["plain"]) if f.level == "error"]
+    assert [f for f in diagnose_task_folder(folder, tasks=["rutie_like"]) if f.level == "error"]
+    assert [f for f in diagnose_task_folder(folder) if f.level == "error"]  # the whole folder: still reported
+    assert [f for f in diagnose_task_folder(folder, tasks=["some_tag"]) if f.level == "error"]  # not a task name
+
+    verdicts = task_verdicts(folder, ["plain", "rutie_like"])
+    assert verdicts["plain"].loads and not verdicts["rutie_like"].loads
+    assert "context_based" in verdicts["rutie_like"].message and "pip install" in verdicts["rutie_like"].message
+    message = nothing_loads_message(folder, {"rutie_like": verdicts["rutie_like"]})
+    assert message.count("pip install") == 1 and "cannot load any of these 1 tasks" in message

@@ -196,7 +196,8 @@ def demo_parus_records() -> list[dict[str, Any]]:
 
 def test_task_names_and_sets() -> None:
     assert len(demo.TASKS) == len(set(demo.TASKS))
-    assert set(demo.REGULAR_TASKS) | set(demo.GEN_TASKS) | set(demo.LOCALSCORE_TASKS) == set(demo.TASKS)
+    assert (set(demo.REGULAR_TASKS) | set(demo.GEN_TASKS) | set(demo.LOCALSCORE_TASKS) | set(demo.SPECIAL_TASKS)
+            == set(demo.TASKS))
     assert all(name.endswith("_gen") or name in demo.REGULAR_TASKS for name in demo.GEN_TASKS)
     assert set(demo.CLOSED_TASKS) <= set(demo.TASKS)
 
@@ -227,18 +228,21 @@ def test_default_task_folder_is_in_the_cache(tmp_path: Path, monkeypatch: pytest
 
 def test_records_have_the_mera_shape(demo_tasks: Path) -> None:
     for dataset_dir in sorted((demo_tasks / "records").iterdir()):
-        for split in ("train", "test"):
+        splits = ("test",) if dataset_dir.name == "ruhumaneval" else ("train", "test")  # MERA's has no train split
+        for split in splits:
             records = _records(demo_tasks, dataset_dir.name, split)
             assert 9 <= len(records) <= 20, (dataset_dir.name, split)
             ids = [r["meta"]["id"] for r in records]
             assert len(set(ids)) == len(ids)
             for record in records:
                 assert set(record) == {"instruction", "inputs", "outputs", "meta"}
-                assert isinstance(record["outputs"], str)
-                # the instruction formats with its inputs, as MERA's doc_to_text does
+                # code tasks: one expected output per test, as in MERA's ruHumanEval
+                assert isinstance(record["outputs"], list if dataset_dir.name == "ruhumaneval" else str)
+                # the instruction formats with its inputs, as MERA's doc_to_text does (ruTiE's adds the dialogue)
                 inputs = record["inputs"]
+                extra = {"context": ""} if dataset_dir.name == "rutie" else {}
                 if isinstance(inputs, dict):
-                    record["instruction"].format(**inputs)
+                    record["instruction"].format(**inputs, **extra)
                 else:
                     record["instruction"].format(inputs=inputs)
     assert {r["outputs"] for r in _records(demo_tasks, "rummlu", "test")} == {""}  # closed test
@@ -253,7 +257,9 @@ def test_every_task_loads_through_the_task_manager(
 
     monkeypatch.chdir(tmp_path)  # the data paths must not depend on the working directory
     manager = TaskManager(include_path=str(demo_tasks), include_defaults=False)
-    assert set(demo.TASKS) | {demo.TAG, demo.GEN_TAG, demo.LOCAL_TAG} == set(manager.all_tasks)
+    assert set(demo.TASKS) | {demo.TAG, demo.GEN_TAG, demo.LOCAL_TAG, demo.SPECIAL_TAG} == set(manager.all_tasks)
+    # lm_eval 0.4.4 does not put a class-based task (rutie) under its tag; 0.4.13 does
+    assert "ruhumaneval" in set(get_task_dict([demo.SPECIAL_TAG], manager)) <= set(demo.SPECIAL_TASKS)
     assert set(get_task_dict([demo.TAG], manager)) == set(demo.REGULAR_TASKS)
     assert set(get_task_dict([demo.GEN_TAG], manager)) == set(demo.GEN_TASKS)
     assert set(get_task_dict([demo.LOCAL_TAG], manager)) == set(demo.LOCALSCORE_TASKS)
@@ -262,11 +268,13 @@ def test_every_task_loads_through_the_task_manager(
     for name, task in tasks.items():
         docs = list(task.test_docs())
         assert 12 <= len(docs) <= 20, name
-        assert task.doc_to_text(docs[0]).endswith(("Ответ:", "="))
-        expected = "generate_until" if name in demo.GEN_TASKS else "multiple_choice"
+        assert task.doc_to_text(docs[0]).endswith(("Ответ:", "=", '"""\n'))
+        expected = "generate_until" if name in (*demo.GEN_TASKS, "ruhumaneval") else "multiple_choice"
         assert task.OUTPUT_TYPE == expected, name
         if name in demo.CLOSED_TASKS:
             assert all(doc["outputs"] == "" for doc in docs)
+        elif name == "ruhumaneval":
+            assert all(doc["outputs"] for doc in docs) and task.config.repeats == 5
         else:
             assert all(doc["outputs"] for doc in docs)
     local = [doc["meta"]["id"] for doc in tasks["rummlu_localscore"].test_docs()]
@@ -355,3 +363,74 @@ def test_written_task_folder_does_not_need_mera_magic(demo_tasks: Path) -> None:
     imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
     imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     assert imported and not [name for name in imported if name.split(".")[0] == "mera_magic"]
+
+
+# ----------------------------------------------------------------------------------------------- special tasks
+
+
+def _code_utils(tasks_dir: Path) -> ModuleType:
+    import sys
+
+    if "demo_code_utils" in sys.modules:
+        return sys.modules["demo_code_utils"]
+    spec = importlib.util.spec_from_file_location("demo_code_utils", tasks_dir / "code_utils.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["demo_code_utils"] = module
+    return module
+
+
+def test_code_task_runs_the_generated_code_on_the_tests(demo_tasks: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    code = _code_utils(demo_tasks)
+    doc = next(r for r in _records(demo_tasks, "ruhumaneval", "test") if r["meta"]["entry_point"] == "add")
+    right, wrong = "    return a + b\n", "    return a - b\n"
+    assert code.run_tests(doc, right) == doc["outputs"]
+    assert code.run_tests(doc, wrong) != doc["outputs"]
+    assert code.run_tests(doc, "    return (\n") == ["error: SyntaxError"] * len(doc["outputs"])
+    assert code.run_tests(doc, "```python\n    return b + a\n```") == doc["outputs"]  # fences removed, as MERA does
+    # the code runs elsewhere: its files do not land in our folder, and a hanging program is stopped
+    monkeypatch.chdir(tmp_path)
+    code.run_tests(doc, "    open('escaped.txt', 'w').write('x')\n    return a + b\n")
+    assert not (tmp_path / "escaped.txt").exists()
+    monkeypatch.setattr(code, "TIMEOUT", 1.0)
+    assert code.run_tests(doc, "    while True:\n        pass\n") == ["error: timeout"] * len(doc["outputs"])
+
+    filtered = code.CodeScoring().apply([[right, wrong, right, wrong, wrong]], [doc])
+    metrics = code.process_results(doc, filtered)
+    assert metrics["pass@1"] == pytest.approx(2 / 5)  # 2 of 5 samples pass
+    assert metrics["pass@5"] == 1.0
+    assert code.pass_at_k(5, 0, 1) == 0.0 and code.pass_at_k(10, 3, 5) == pytest.approx(1 - 21 / 252)
+
+
+def test_every_code_problem_is_solved_by_its_canonical_solution(demo_tasks: Path) -> None:
+    code = _code_utils(demo_tasks)
+    for doc in _records(demo_tasks, "ruhumaneval", "test"):
+        body = doc["meta"]["canonical_solution"].split("\n", 1)[1]  # the body after the def line
+        assert code.run_tests(doc, body) == doc["outputs"], doc["meta"]["entry_point"]
+
+
+def test_dialogue_records_are_shaped_like_rutie(demo_tasks: Path) -> None:
+    for split in ("train", "test"):
+        records = _records(demo_tasks, "rutie", split)
+        assert [(r["meta"]["dialog_id"], r["meta"]["question_id"]) for r in records] == sorted(
+            (r["meta"]["dialog_id"], r["meta"]["question_id"]) for r in records)
+        assert all("{context}" in r["instruction"] for r in records)
+        assert any(r["meta"]["use_context"] for r in records)
+    assert {r["outputs"] for r in _records(demo_tasks, "rutie", "test")} == {""}  # closed, as MERA's ruTiE
+
+
+@pytest.mark.slow
+def test_special_tasks_run_through_the_cli(cli_output: Any) -> None:
+    output = cli_output(demo.SPECIAL_TASKS, "--log_samples", "--limit", "4", "--gen_kwargs",
+                        "temperature=0.6,do_sample=True")
+    results = _results(output)
+    assert {"rutie", "ruhumaneval"} <= set(results["results"])
+    assert {"pass@1,scoring", "pass@5,scoring"} <= set(results["results"]["ruhumaneval"])
+    code = _samples(output, "ruhumaneval")
+    assert all(len(s["resps"][0]) == 5 for s in code)  # repeats
+    assert any(len(set(s["resps"][0])) > 1 for s in code)  # sampled: the generations differ
+    assert all(len(s["filtered_resps"][0]) == 5 for s in code)  # one list of test outputs per generation
+    dialogue = _samples(output, "rutie")
+    assert "Твой ответ:" in dialogue[1]["arguments"]["gen_args_0"]["arg_0"]

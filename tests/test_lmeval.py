@@ -19,7 +19,7 @@ from mera_magic.lmeval.output import find_runs, samples_files
 from mera_magic.runner import model_cache
 from mera_magic.runner.inprocess import evaluate_in_process
 from mera_magic.runner.models import reuse_factory
-from mera_magic.runner.progress import LogHandler, Progress, ProgressTqdm, StreamToProgress
+from mera_magic.runner.progress import Progress, ProgressTqdm, StreamToProgress, capture_logs
 
 
 def test_capabilities_describe_the_installed_lm_eval() -> None:
@@ -44,7 +44,7 @@ def _patched_now() -> list[int]:
 
 
 def _hooks(progress: Progress) -> RunHooks:
-    return RunHooks(progress=progress, tqdm_class=ProgressTqdm, log_handler=LogHandler(progress),
+    return RunHooks(progress=progress, tqdm_class=ProgressTqdm, logs=capture_logs(progress),
                     printed=StreamToProgress(progress), backend="hf",
                     reuse=reuse_factory(model_cache(), "hf", None, progress.note),
                     task_manager=lambda include_path: None, captured={})

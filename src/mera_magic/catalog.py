@@ -6,6 +6,9 @@ The 23 text tasks of MERA (release v1.2), one frozen :class:`MeraTask` each, in 
 * ``output_type`` and ``gen_twin``: 14 multiple-choice tasks have a generative ``<name>_gen`` twin; the
   9 natively generative tasks (chegeka, multiq, rudetox, ...) are the same task in both sets;
 * ``fewshot``: the ``--num_fewshot`` MERA's scripts pass for the task (the same for its ``_gen`` twin);
+* ``gen_kwargs``: the ``--gen_kwargs`` MERA's scripts pass (``GENERATION_KWARGS``, ``do_sample=False``, for
+  every task; ``RUHUMANEVAL_GEN_KWARGS``, ``temperature=0.6,do_sample=True``, for ruHumanEval and ruCodeEval,
+  whose pass@k needs several different samples per problem);
 * ``closed_test``: the test answers are hidden, so metrics are computed by the MERA website only and a local
   run should use ``--predict_only`` (or a ``_localscore`` variant, which scores a public split);
 * ``in_total``: the task counts towards the leaderboard's total score (``use_in_total`` of MERA's scorer);
@@ -17,6 +20,9 @@ The 23 text tasks of MERA (release v1.2), one frozen :class:`MeraTask` each, in 
 Suites: ``mera`` (the regular set, 23 tasks), ``mera_gen`` (the generative set: ``_gen`` twins plus the
 natively generative tasks, 23 tasks), ``mera_all`` (both, 37 distinct tasks); :func:`suite` gives
 ``(task, fewshot)`` pairs in the scripts' order.
+
+:func:`run_settings` gives the per-task settings (few-shot count and generation settings) of a task name.
+``RUDETOX_CLASSIFIERS``: the three hub models ruDetox's scoring filter loads, even under ``--predict_only``.
 
 Names: :func:`get` accepts ``parus``, ``parus_gen``, ``parus_localscore`` and ``parus_gen_localscore``.
 """
@@ -43,7 +49,23 @@ __all__ = [
     "suite",
     "by_submission_file",
     "names",
+    "GENERATION_KWARGS",
+    "CODE_GEN_KWARGS",
+    "RUDETOX_CLASSIFIERS",
+    "RunSettings",
+    "run_settings",
 ]
+
+#: ``GENERATION_KWARGS`` of MERA's ``run_benchmark*.sh``: greedy decoding, passed to every task
+GENERATION_KWARGS = "do_sample=False"
+#: ``RUHUMANEVAL_GEN_KWARGS`` of MERA's scripts: sampling for ruHumanEval and ruCodeEval (10 samples per problem)
+CODE_GEN_KWARGS = "temperature=0.6,do_sample=True"
+#: the classifiers ruDetox's ``rudetoxscoring`` filter downloads from the hub (style, similarity, fluency)
+RUDETOX_CLASSIFIERS: Tuple[str, ...] = (
+    "IlyaGusev/rubertconv_toxic_clf",
+    "s-nlp/rubert-base-cased-conversational-paraphrase-v1",
+    "s-nlp/ruRoberta-large-RuCoLa-v1",
+)
 
 #: the suffix of MERA's generative twins and of its locally scorable variants
 GEN_SUFFIX = "_gen"
@@ -74,6 +96,7 @@ class MeraTask:
     description_en: str
     outputs: str = "str"
     meta_keys: Tuple[str, ...] = ("id",)
+    gen_kwargs: str = GENERATION_KWARGS
 
     @property
     def submission_name(self) -> str:
@@ -106,8 +129,10 @@ def _mc(name: str, file: str, fewshot: int, choices: Tuple[str, ...], *, closed:
 
 
 def _gen(name: str, file: str, fewshot: int, *, closed: bool, total: bool, ru: str, en: str,
-         kind: str = "regular", outputs: str = "str", meta_keys: Tuple[str, ...] = ("id",)) -> MeraTask:
-    return MeraTask(name, file, _GEN, None, fewshot, closed, total, kind, None, ru, en, outputs, meta_keys)
+         kind: str = "regular", outputs: str = "str", meta_keys: Tuple[str, ...] = ("id",),
+         gen_kwargs: str = GENERATION_KWARGS) -> MeraTask:
+    return MeraTask(name, file, _GEN, None, fewshot, closed, total, kind, None, ru, en, outputs, meta_keys,
+                    gen_kwargs)
 
 
 #: The 23 tasks, in the order of MERA's scripts (simplear; the 1-shot tasks; the 0-shot tasks; rutie).
@@ -175,9 +200,11 @@ TASKS: Tuple[MeraTask, ...] = (
         ru="Какой из двух ответов полезнее, честнее или безопаснее.",
         en="Which of two replies is more helpful, honest or harmless."),
     _gen("ruhumaneval", "ruHumanEval.json", 0, closed=False, total=False, kind="diagnostic", outputs="list",
+         gen_kwargs=CODE_GEN_KWARGS,
          ru="Написать функцию на Python по описанию (HumanEval).",
          en="Write a Python function from its description (HumanEval)."),
     _gen("rucodeeval", "ruCodeEval.json", 0, closed=True, total=True, outputs="list",
+         gen_kwargs=CODE_GEN_KWARGS,
          ru="Написать функцию на Python по описанию, закрытый тест.",
          en="Write a Python function from its description, closed test."),
     _mc("rutie", "ruTiE.json", 1, ("1", "2"), closed=True, total=True, meta_keys=("dialog_id", "question_id"),
@@ -309,3 +336,21 @@ def has_test_answers(yaml_path: Path | str | None) -> Optional[bool]:
     except (OSError, ValueError):
         return None
     return False
+
+
+class RunSettings(NamedTuple):
+    """The settings MERA's scripts run one task with: ``--num_fewshot`` and ``--gen_kwargs`` (k=v text)."""
+
+    num_fewshot: int
+    gen_kwargs: str
+    generative: bool
+
+
+def run_settings(name: str) -> RunSettings:
+    """MERA's scripts' settings for the task ``name`` (any variant); raises :class:`UnknownNameError`."""
+    parsed = parse_name(name)
+    if parsed is None:
+        get(name)  # raises with the list of tasks
+        raise AssertionError  # pragma: no cover
+    generative = parsed.gen or not parsed.task.is_multiple_choice
+    return RunSettings(parsed.task.fewshot, parsed.task.gen_kwargs, generative)

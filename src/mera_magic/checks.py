@@ -296,7 +296,7 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
         return
     from .compat import diagnose_task_folder
 
-    yield from diagnose_task_folder(str(include))
+    yield from diagnose_task_folder(str(include), tasks=ctx.spec.tasks or None)  # only what concerns these tasks
 
 
 def _multimodal(ctx: _Context) -> Iterable[Finding]:

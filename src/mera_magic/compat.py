@@ -49,6 +49,9 @@ __all__ = [
     "lm_eval_info",
     "diagnose_task_folder",
     "explain_task_error",
+    "TaskVerdict",
+    "task_verdicts",
+    "nothing_loads_message",
 ]
 
 FORK_REPO = "https://github.com/artemorloff/lm-evaluation-harness"
@@ -353,7 +356,37 @@ def _walk_includes(folder: _Folder, path: Path, stack: tuple[Path, ...], visits:
         _walk_includes(folder, inc, stack + (path,), visits, cycles, missing)
 
 
+def _stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """What identifies the folder's content: every YAML and Python file with its mtime and size."""
+    if not root.is_dir():
+        return ()
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".yaml", ".py") and not _IGNORED_DIRS.intersection(path.relative_to(root).parts):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def _scan_cached(root: Path, info: LmEvalInfo, stamp: tuple[tuple[str, int, int], ...]) -> tuple[list[_Issue], frozenset[str]]:
+    folder = _Folder(root)
+    for path in _yaml_files(root) if root.is_dir() else ():
+        folder.load(path)
+    return _scan_uncached(root, info), frozenset(_task_names(folder, "first").values())
+
+
 def _scan(include_path: str | Path, info: Optional[LmEvalInfo] = None) -> list[_Issue]:
+    """The folder's issues for ``info``'s lm_eval; read again only when a YAML or Python file changed (a suite
+    checks its folder once per task)."""
+    root = Path(include_path).expanduser().resolve()
+    return list(_scan_cached(root, info or lm_eval_info(), _stamp(root))[0])
+
+
+def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) -> list[_Issue]:
     info = info or lm_eval_info()
     root = Path(include_path).expanduser().resolve()
     folder = _Folder(root)
@@ -517,13 +550,80 @@ def _imports_data_metrics(py: Path) -> bool:
     return False
 
 
-def diagnose_task_folder(include_path: str | Path, *, info: Optional[LmEvalInfo] = None) -> list[Finding]:
+def _concerns(issue: _Issue, tasks: Optional[frozenset[str]]) -> bool:
+    """Whether ``issue`` matters for a run of ``tasks`` (None: the whole folder)."""
+    return tasks is None or not issue.tasks or bool(issue.tasks & tasks)
+
+
+def _known_tasks(include_path: str | Path, info: LmEvalInfo, tasks: Optional[Any]) -> Optional[frozenset[str]]:
+    """``tasks`` as a set when every name is a task defined in the folder, else None (a tag or group: the whole
+    folder is concerned)."""
+    if tasks is None:
+        return None
+    wanted = frozenset(str(t) for t in tasks)
+    root = Path(include_path).expanduser().resolve()
+    defined = _scan_cached(root, info, _stamp(root))[1]
+    return wanted if wanted and wanted <= defined else None
+
+
+def diagnose_task_folder(include_path: str | Path, *, info: Optional[LmEvalInfo] = None,
+                         tasks: Optional[Any] = None) -> list[Finding]:
     """What in the task folder ``include_path`` the installed lm_eval cannot load, and how to fix it.
 
     Reads YAML and Python sources only (no lm_eval, datasets or task code is imported).  ``info`` describes
-    another lm_eval than the installed one (see :func:`lm_eval_info`).  An empty list: nothing found.
+    another lm_eval than the installed one (see :func:`lm_eval_info`).  ``tasks``: only what concerns these
+    tasks (plus what concerns the whole installation); stock lm_eval 0.4.4 runs ``rummlu`` from MERA's folder
+    although ``rutie`` there has fork-only keys.  An empty list: nothing found.
     """
-    return [issue.finding for issue in _scan(include_path, info)]
+    info = info or lm_eval_info()
+    wanted = _known_tasks(include_path, info, tasks)
+    return [issue.finding for issue in _scan(include_path, info) if _concerns(issue, wanted)]
+
+
+@dataclass(frozen=True)
+class TaskVerdict:
+    """Whether the installed lm_eval can load one task of a folder: ``problems`` (with ``fix``) when it cannot."""
+
+    task: str
+    problems: tuple[str, ...] = ()
+    fixes: tuple[str, ...] = ()
+
+    @property
+    def loads(self) -> bool:
+        """True when nothing in the folder stops this task from loading."""
+        return not self.problems
+
+    @property
+    def message(self) -> str:
+        """The problems and their fixes, one per line."""
+        return "\n".join((*self.problems, *self.fixes))
+
+
+def task_verdicts(include_path: str | Path, tasks: Any, *, info: Optional[LmEvalInfo] = None) -> dict[str, TaskVerdict]:
+    """For each of ``tasks`` (task names of the folder): can the installed lm_eval load it, and if not, why and
+    how to fix it.  Errors that concern no task in particular (MERA's fork under transformers 5) block every task.
+    """
+    info = info or lm_eval_info()
+    issues = [i for i in _scan(include_path, info) if i.finding.level == "error"]
+    out: dict[str, TaskVerdict] = {}
+    for task in tasks:
+        mine = [i for i in issues if not i.tasks or task in i.tasks]
+        out[task] = TaskVerdict(task, tuple(dict.fromkeys(i.problem for i in mine)),
+                                tuple(dict.fromkeys(i.fix for i in mine)))
+    return out
+
+
+def nothing_loads_message(include_path: str | Path, verdicts: dict[str, TaskVerdict]) -> str:
+    """One message for a run none of whose tasks the installed lm_eval can load: the distinct causes, then the
+    fixes, each once."""
+    info = lm_eval_info()
+    problems = list(dict.fromkeys(p for v in verdicts.values() for p in v.problems))
+    fixes = list(dict.fromkeys(f for v in verdicts.values() for f in v.fixes))
+    shown = problems[:6]
+    more = f"- ... and {len(problems) - len(shown)} more of the same kind" if len(problems) > len(shown) else ""
+    lines = [f"{info.label} cannot load any of these {len(verdicts)} tasks from {Path(include_path)}:"]
+    lines += [f"- {p}" for p in shown] + ([more] if more else []) + fixes
+    return "\n".join(lines)
 
 
 _UNEXPECTED_KEY = re.compile(r"unexpected keyword argument '([^']+)'")

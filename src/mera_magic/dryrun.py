@@ -86,3 +86,45 @@ class DryRun:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": str(self), "text/html": self._repr_html_()}
+
+
+class SuiteDryRun:
+    """``%%mera --suite SUITE --dry-run``: the suite's plan (tasks in MERA's order, few-shot, generation settings,
+    what resume would skip and why, tasks that cannot load) and the findings of the command; runs nothing."""
+
+    def __init__(self, plan: Any, findings: list[Finding] | None = None) -> None:
+        from .checks import check
+
+        self.plan = plan
+        if findings is None:
+            runnable = [t.task for t in plan.tasks if t.status == "would run"]
+            findings = []
+            if runnable:
+                spec = plan.base.copy()
+                spec.tasks = runnable
+                findings = check(spec)
+        self.findings = findings
+        plan.title = "Dry run of MERA suite"
+
+    @property
+    def ok(self) -> bool:
+        """No errors among the findings."""
+        return not any(f.level == "error" for f in self.findings)
+
+    def __str__(self) -> str:
+        lines = [str(self.plan), ""]
+        lines += [f"  {f.level.upper():<8} {f.message}" for f in self.findings] or ["  no problems found"]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colors = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
+        found = "".join(
+            f"<li><b style='color:{colors[f.level]}'>{f.level}</b> <code>{html.escape(f.code)}</code> "
+            f"{html.escape(f.message)}</li>" for f in self.findings) or "<li style='color:#2e7d32'>no problems found</li>"
+        return (f"<div class='mera-dryrun'>{self.plan._repr_html_()}<p>Nothing was run. "
+                f"{'Findings of the command:' if self.findings else ''}</p><ul>{found}</ul></div>")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": self._repr_html_()}

@@ -64,3 +64,7 @@ class ResultsError(MeraError):
 
 class SubmissionError(MeraError):
     """The MERA submission archive cannot be built as the website would accept it."""
+
+
+class CompatibilityError(MeraError):
+    """The installed lm_eval cannot load any task of a task folder (e.g. MERA fork-only keys on stock lm_eval)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import shlex
 from typing import Any
 
@@ -35,9 +36,16 @@ Options of the magic line:
   --dry-run             show the parsed command, what each part means and the findings; run nothing
   --panel               open the widget panel pre-filled with the cell's command
   --subprocess          run as a child process (same display and result)
-  --suite SUITE         run every task of a MERA suite (mera, mera_gen, mera_all) with MERA's few-shot
-                        counts, one by one, resuming: tasks already in --output_path are skipped
+  --suite SUITE         run every task of a MERA suite (mera, mera_gen, mera_all) as MERA's scripts do:
+                        per-task few-shot counts and generation settings (ruHumanEval/ruCodeEval sample
+                        with temperature=0.6), one by one, resuming: a task already in --output_path with
+                        the same settings is skipped, one run with other settings runs again
+  --set TASK:SETTING=V  with --suite: override a task's num_fewshot or gen_kwargs (TASK * = every task),
+                        e.g. --set 'ruhumaneval:gen_kwargs=temperature=0.2,do_sample=True'; repeatable
   --force               with --suite: run tasks again even when their samples exist
+  --help                this text (works with an empty cell body)
+
+With --suite, --dry-run shows the plan: tasks, few-shot, generation settings, what resume would skip and why.
 
 Line magic: `%mera --help` lists the subcommands.
 """
@@ -68,6 +76,20 @@ tracebacks);  %config MeraMagic.max_models = N (models kept loaded).
 """
 
 
+_CELL_HELP_LINE = re.compile(r"^\s*%%mera\b(?P<line>[^\n]*)$")
+
+
+def _cell_help_transformer(lines: list[str]) -> list[str]:
+    """IPython refuses a cell magic with an empty body before calling it; ``%%mera --help`` alone in a cell is
+    turned into the line magic that prints the cell magic's manual."""
+    body = [line for line in lines if line.strip()]
+    if len(body) == 1:
+        match = _CELL_HELP_LINE.match(body[0].rstrip("\n"))
+        if match and {"-h", "--help"} & set(match.group("line").split()):
+            return ["%mera --cell-help\n"]
+    return lines
+
+
 class _ArgParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise ParseError(f"{self.prog}: {message}", hint=f"usage: {self.format_usage().strip()}")
@@ -81,6 +103,7 @@ def _cell_options(line: str) -> argparse.Namespace:
     parser.add_argument("--subprocess", action="store_true")
     parser.add_argument("--suite")
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--set", action="append", dest="overrides", default=[])
     parser.add_argument("--no-display", action="store_true", dest="no_display")
     parser.add_argument("-h", "--help", action="store_true")
     return parser.parse_args(shlex.split(line))
@@ -115,6 +138,9 @@ class MeraMagic(Magics, Configurable):
         Configurable.__init__(self, config=shell.config if shell is not None else None, **kwargs)
         if shell is not None:
             shell.configurables.append(self)
+            cleanup = getattr(shell, "input_transformers_cleanup", None)
+            if cleanup is not None and _cell_help_transformer not in cleanup:
+                cleanup.append(_cell_help_transformer)
         self.observe(self._sync, names=["language", "short_errors", "max_models"])
         self._sync()
 
@@ -165,15 +191,25 @@ class MeraMagic(Magics, Configurable):
         if opts.help:
             print(CELL_HELP)
             return None
+        if opts.overrides and not opts.suite:
+            raise ParseError("--set changes the settings of a suite's tasks: it needs --suite",
+                             hint="e.g. %%mera --suite mera --set 'ruhumaneval:num_fewshot=0'")
         if opts.panel:
             return self._panel_cell(line, cell)
-        if opts.dry_run:
+        if opts.suite:
+            from .suite import parse_overrides, plan_suite, run_suite
+
+            overrides = parse_overrides(opts.overrides)
+            if opts.dry_run:
+                from .dryrun import SuiteDryRun
+
+                return SuiteDryRun(plan_suite(cell, opts.suite, namespace=self._ns, force=opts.force,
+                                              overrides=overrides))
+            result = run_suite(cell, opts.suite, namespace=self._ns, force=opts.force, display=not opts.no_display,
+                               overrides=overrides)
+        elif opts.dry_run:
             spec = parse(cell, self._ns, SESSION.secrets)
             return _shown_or_failed(DryRun(spec, check(cell, namespace=self._ns)))
-        if opts.suite:
-            from .suite import run_suite
-
-            result = run_suite(cell, opts.suite, namespace=self._ns, force=opts.force, display=not opts.no_display)
         else:
             from .runner import run
 
@@ -187,6 +223,9 @@ class MeraMagic(Magics, Configurable):
         from .command.shell import words as shell_words
 
         command, _, raw = line.strip().partition(" ")
+        if command == "--cell-help":
+            print(CELL_HELP)
+            return None
         if not command or command in ("help", "--help", "-h"):
             print(LINE_HELP)
             return None

@@ -3,7 +3,7 @@
 >>> from mera_magic import demo
 >>> model_dir = demo.build_model()            # cached; ~10 s the first time, on a CPU, no downloads
 >>> tasks_dir = demo.write_tasks()            # pass as --include_path
->>> demo.TASKS                                # parus, rcb, rummlu, bps, simplear, rumultiar, *_gen, *_localscore
+>>> demo.TASKS                                # parus, rcb, rummlu, bps, simplear, rumultiar, *_gen, *_localscore, rutie, ruhumaneval
 >>> vlm_dir = demo.build_vlm()                # a tiny LLaVA (random weights) for --model hf-multimodal
 >>> mm_dir = demo.write_vlm_tasks()           # ruclevr, rucommonvqa, mm_demo_pairs (tag mera_mm_demo)
 
@@ -22,6 +22,8 @@ from mera_magic.demo.tasks import (
     LOCAL_TAG,
     LOCALSCORE_TASKS,
     REGULAR_TASKS,
+    SPECIAL_TAG,
+    SPECIAL_TASKS,
     TAG,
     TASKS,
     default_tasks_dir,
@@ -39,6 +41,8 @@ __all__ = [
     "MM_TAG",
     "MM_TASKS",
     "REGULAR_TASKS",
+    "SPECIAL_TAG",
+    "SPECIAL_TASKS",
     "TAG",
     "TASKS",
     "DemoModelError",

@@ -1,7 +1,8 @@
 """The demo task folder: small MERA-format task sets that lm_eval runs offline in seconds.
 
 The tasks carry MERA's own names (``parus``, ``rcb``, ``rummlu``, ``bps``, ``simplear``, ``rumultiar``, the
-``_gen`` twins and ``rummlu_localscore``), MERA's record format (``instruction``, ``inputs``, ``outputs``,
+``_gen`` twins, ``rummlu_localscore``, and ``rutie`` and ``ruhumaneval`` under their own tag ``mera_demo_special``:
+a dialogue whose prompts carry the model's earlier answers, and code generation scored by pass@k), MERA's record format (``instruction``, ``inputs``, ``outputs``,
 ``meta.id``) and MERA's prompt, metric and filter shapes, so MERA tooling (task catalog, submission archive)
 works on their results. The records are our own, in Russian, a dozen or so per split. ``rummlu``'s test
 split is closed (empty ``outputs``, as MERA's closed tests are): run it with ``--predict_only``, or run
@@ -27,6 +28,10 @@ TAG = "mera_demo"
 GEN_TAG = "mera_demo_gen"
 #: tag of the locally scored variants (training split as test split)
 LOCAL_TAG = "mera_demo_local"
+#: tag of the tasks MERA runs in a special way: ruTiE (a dialogue carrying the model's earlier answers, asked in a
+#: loop with ``lm.loglikelihood(..., disable_tqdm=True)``) and ruHumanEval (sampled 5 times, pass@k by running the code).
+#: Name them in ``--tasks``: lm_eval 0.4.4 leaves the class-based ``rutie`` out of the tag.
+SPECIAL_TAG = "mera_demo_special"
 
 #: the regular demo tasks (tag ``mera_demo``)
 REGULAR_TASKS: tuple[str, ...] = ("parus", "rcb", "rummlu", "bps", "simplear", "rumultiar")
@@ -34,15 +39,17 @@ REGULAR_TASKS: tuple[str, ...] = ("parus", "rcb", "rummlu", "bps", "simplear", "
 GEN_TASKS: tuple[str, ...] = ("parus_gen", "rummlu_gen", "simplear", "rumultiar")
 #: the locally scored variants (tag ``mera_demo_local``)
 LOCALSCORE_TASKS: tuple[str, ...] = ("rummlu_localscore",)
+#: the ruTiE- and ruHumanEval-shaped tasks (tag ``mera_demo_special``), see :data:`SPECIAL_TAG`
+SPECIAL_TASKS: tuple[str, ...] = ("rutie", "ruhumaneval")
 #: tasks whose test split is closed (empty ``outputs``): metrics are only meaningful via ``_localscore``
-CLOSED_TASKS: tuple[str, ...] = ("rummlu", "rummlu_gen")
+CLOSED_TASKS: tuple[str, ...] = ("rummlu", "rummlu_gen", "rutie")
 #: every demo task name, each once
-TASKS: tuple[str, ...] = tuple(dict.fromkeys(REGULAR_TASKS + GEN_TASKS + LOCALSCORE_TASKS))
+TASKS: tuple[str, ...] = tuple(dict.fromkeys(REGULAR_TASKS + GEN_TASKS + LOCALSCORE_TASKS + SPECIAL_TASKS))
 
 #: placeholder in the packaged YAML templates, replaced by the absolute path of the written records folder
 _RECORDS_PLACEHOLDER = "@RECORDS@"
 #: bump when the written layout changes, so that the default folder name changes with it
-_FORMAT = 1
+_FORMAT = 2
 
 
 def default_tasks_dir() -> Path:

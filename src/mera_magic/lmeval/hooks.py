@@ -166,12 +166,12 @@ class RunHooks:
     (``reuse(real_class) -> factory``) and is applied to ``backend`` only.
     """
 
-    def __init__(self, *, progress: Any, tqdm_class: type, log_handler: logging.Handler, printed: Any,
+    def __init__(self, *, progress: Any, tqdm_class: type, logs: contextlib.AbstractContextManager[Any], printed: Any,
                  backend: str, reuse: Callable[[Any], Any], task_manager: Callable[..., Any],
                  captured: dict[str, Any]) -> None:
         self._progress = progress
         self._tqdm_class = tqdm_class
-        self._log_handler = log_handler
+        self._logs = logs
         self._printed = printed
         self._backend = backend
         self._reuse = reuse
@@ -341,12 +341,7 @@ class RunHooks:
         for name, module in list(sys.modules.items()):
             if name.startswith("lm_eval") and getattr(module, "tqdm", None) is base:
                 self._patch(module, "tqdm", stand_in)
-        for logger_name in ("lm_eval", "lm-eval"):
-            logger = logging.getLogger(logger_name)
-            logger.addHandler(self._log_handler)
-            self._stack.callback(logger.removeHandler, self._log_handler)
-            self._stack.callback(logger.setLevel, logger.level)
-            logger.setLevel(self._progress.level)  # the run's --verbosity for the whole run (0.4.13 sets it late)
+        self._stack.enter_context(self._logs)  # every library's log records into the run's log, once
         outside = {thread.ident for thread in threading.enumerate() if thread.ident is not None}
         self._patch(sys, "stdout", _ThreadRoutedStream(sys.stdout, self._printed, outside))
         self._patch(sys, "stderr", _ThreadRoutedStream(sys.stderr, self._printed, outside))
@@ -371,7 +366,8 @@ class RunHooks:
     def _quiet_helpers(self) -> None:
         """lm_eval's ``get_git_commit_hash`` runs ``git describe`` with git's stderr on the kernel's fd 2 (so
         ``fatal: not a git repository`` lands in the cell), and the hub's retry warnings go to the hub's own
-        stderr handler: for the run, git's stderr is dropped and the hub's log goes to the folded log."""
+        stderr handler: for the run, git's stderr is dropped (the hub's log goes to the folded log with every other
+        library's: see ``logs``)."""
         import subprocess
 
         utils = sys.modules.get("lm_eval.loggers.utils")
@@ -393,11 +389,6 @@ class RunHooks:
             for name, module in list(sys.modules.items()):
                 if name.startswith("lm_eval") and getattr(module, "get_git_commit_hash", None) is real:
                     self._patch(module, "get_git_commit_hash", get_git_commit_hash)
-        hub_logger = logging.getLogger("huggingface_hub")
-        self._stack.callback(setattr, hub_logger, "propagate", hub_logger.propagate)
-        self._stack.callback(setattr, hub_logger, "handlers", list(hub_logger.handlers))
-        hub_logger.handlers = [self._log_handler]
-        hub_logger.propagate = False
 
 
 def run_cli_body(namespace: Any) -> None:
@@ -474,3 +465,32 @@ class ReuseFactory:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+@contextlib.contextmanager
+def environment_described_once() -> Iterator[None]:
+    """lm_eval describes the environment in every results file with torch's ``get_pretty_env_info``, which runs
+    ``pip list`` and other commands (about 2 s a task); within one suite the environment is the same, so the
+    description is made once and reused.  Undone when the suite ends."""
+    try:
+        import lm_eval.loggers.utils as logger_utils
+        import torch.utils.collect_env as collect_env
+    except ImportError:  # pragma: no cover - lm_eval and torch are dependencies
+        yield
+        return
+    real = collect_env.get_pretty_env_info
+    memo: list[str] = []
+
+    def get_pretty_env_info() -> str:
+        if not memo:
+            memo.append(real())
+        return memo[0]
+
+    targets = [m for m in (collect_env, logger_utils) if getattr(m, "get_pretty_env_info", None) is real]
+    for module in targets:
+        setattr(module, "get_pretty_env_info", get_pretty_env_info)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module in targets:
+            setattr(module, "get_pretty_env_info", real)  # noqa: B010

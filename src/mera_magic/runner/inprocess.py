@@ -23,9 +23,11 @@ from ..lmeval.install import lm_eval_version
 from ..lmeval.output import output_files
 from ..lmeval.parser import parse_defaults
 from ..lmeval.tasks import task_index
+from ..probe import is_api_backend
 from ..spec import RunSpec
+from .api_requests import settled_requests
 from .models import ModelCache, reuse_factory
-from .progress import LogHandler, Progress, ProgressTqdm, StreamToProgress
+from .progress import Progress, ProgressTqdm, StreamToProgress, capture_logs
 
 
 def _async_raise(thread: threading.Thread, exc_type: type[BaseException]) -> None:
@@ -66,14 +68,14 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
             if exc.code not in (0, None):
                 raise RunError(f"lm_eval stopped with exit status {exc.code}") from None
 
-    hooks = RunHooks(progress=progress, tqdm_class=ProgressTqdm, log_handler=LogHandler(progress),
+    hooks = RunHooks(progress=progress, tqdm_class=ProgressTqdm, logs=capture_logs(progress),
                      printed=StreamToProgress(progress), backend=spec.model,
                      reuse=reuse_factory(cache, spec.model, spec.options.get("device"), progress.note),
                      task_manager=lambda include_path: task_index(include_path, include_defaults).manager,
                      captured=captured)
     worker = _Worker(work)
     interrupted_at: float | None = None
-    with hooks:
+    with hooks, settled_requests(is_api_backend(spec.model)):  # lm_eval's API requests: counted, always settled
         start = time.monotonic()
         worker.start()
         while worker.is_alive():

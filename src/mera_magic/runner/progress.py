@@ -3,6 +3,7 @@ time, and the lm_eval log at the chosen verbosity.  Rendered as a small HTML blo
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import re
@@ -10,7 +11,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from ..secrets import mask_text as mask_secrets
 
@@ -156,6 +157,69 @@ class LogHandler(logging.Handler):
             self.handleError(record)
 
 
+#: loggers whose own stream handlers would print to the cell as raw stderr during a run
+_CAPTURED_LOGGERS = ("", "lm_eval", "lm-eval", "transformers", "datasets", "huggingface_hub", "accelerate")
+
+
+class _OnceHandler(LogHandler):
+    """A :class:`LogHandler` attached to several loggers that takes each record once (records propagate)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "_mera_magic_seen", False):
+            return
+        record._mera_magic_seen = True
+        super().emit(record)
+
+
+def _prepare_lm_eval_logging(level: int) -> None:
+    """lm_eval 0.4.13 adds its stderr handler on the first ``setup_logging`` call; make that call now, outside
+    the run, so the handler is bound to the real stderr (and is set aside below) instead of to one run's log."""
+    try:
+        import lm_eval.utils as lm_utils
+    except ImportError:  # pragma: no cover - lm_eval is a dependency
+        return
+    setup = getattr(lm_utils, "setup_logging", None)
+    if callable(setup) and not getattr(lm_utils, "_LOGGING_CONFIGURED", True):
+        logger = logging.getLogger("lm_eval")
+        before = logger.level
+        setup(verbosity=level)
+        logger.setLevel(before)
+
+
+def _restore_handlers(logger: logging.Logger, before: list[logging.Handler], ours: logging.Handler) -> None:
+    """The handlers ``logger`` had, in their order, plus any a library added during the run (not ours)."""
+    added = [h for h in logger.handlers if h is not ours and h not in before]
+    logger.handlers = before + added
+
+
+@contextlib.contextmanager
+def capture_logs(progress: Progress) -> Iterator[None]:
+    """For the run only: every log record of lm_eval and the libraries it drives goes into ``progress`` (at its
+    verbosity), and nothing else prints it.
+
+    lm_eval 0.4.4 configures the root logger with ``logging.basicConfig`` and 0.4.13 gives its ``lm_eval`` logger
+    a stream handler; transformers and datasets have their own.  Those handlers hold the stream they were made
+    with (the kernel's stderr), so without this every warning (e.g. 12 copies of "Label index was not in within
+    range" per closed task) reaches the cell as a raw stderr block.  Their stream handlers are set aside and one
+    handler at the run's verbosity takes their records; everything is put back afterwards, however the run ends.
+    """
+    _prepare_lm_eval_logging(progress.level)
+    handler = _OnceHandler(progress)
+    with contextlib.ExitStack() as stack:
+        for name in _CAPTURED_LOGGERS:
+            logger = logging.getLogger(name)
+            stack.callback(_restore_handlers, logger, list(logger.handlers), handler)
+            for old in list(logger.handlers):
+                if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
+                    logger.removeHandler(old)
+            logger.addHandler(handler)
+        for name in ("lm_eval", "lm-eval"):
+            logger = logging.getLogger(name)
+            stack.callback(logger.setLevel, logger.level)
+            logger.setLevel(progress.level)  # the run's --verbosity for the whole run (0.4.13 applies it at the end)
+        yield
+
+
 class StreamToProgress:
     """A file-like object for ``redirect_stdout``: printed text goes to the progress log."""
 
@@ -179,33 +243,74 @@ from tqdm import tqdm as _tqdm  # noqa: E402 - a dependency of lm_eval and trans
 class ProgressTqdm(_tqdm):  # type: ignore[misc]
     """A tqdm that reports to the running cell's :class:`Progress` instead of drawing a bar.
 
-    While no mera-magic run is active (``current`` is None) it is plain tqdm, so modules that imported it
-    during a run keep working normally afterwards.
+    It behaves as tqdm does for every caller: ``disable=True`` (lm_eval's ``disable_tqdm=True``, MERA's fork
+    calls ``lm.loglikelihood([req], disable_tqdm=True)`` once per ruTiE question) gives a silent bar that adds no
+    phase; ``desc``, ``unit``, ``total``, ``n``, ``set_description``, ``reset`` and iteration work whether the bar
+    is enabled or not.  ``disable=None`` (tqdm's "only on a terminal") counts as enabled during a run, since the
+    cell is where the bar is shown.  While no mera-magic run is active (``current`` is None) it is plain tqdm,
+    so modules that imported it during a run keep working normally afterwards.
     """
 
     current: Progress | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._mera_progress = ProgressTqdm.current
-        if self._mera_progress is not None:
+        progress = ProgressTqdm.current
+        self._mera_progress: Progress | None = None
+        self._mera_phase: Phase | None = None
+        if progress is not None:
             import io
 
+            if kwargs.get("disable") is None and len(args) <= 10:  # `disable` is tqdm's 11th parameter
+                kwargs["disable"] = False
             kwargs["file"] = io.StringIO()
             kwargs["mininterval"] = 0.0
             kwargs["miniters"] = 1
         super().__init__(*args, **kwargs)
-        if self._mera_progress is not None:
-            self._mera_phase = self._mera_progress.start_phase(str(self.desc or "working"), self.total)
+        if self.disable:
+            # plain tqdm sets only iterable, n, total and leave on a disabled bar; callers may read the rest
+            self.desc = kwargs.get("desc", args[1] if len(args) > 1 else None) or ""
+            for name, default in (("unit", "it"), ("unit_scale", False), ("postfix", None), ("initial", 0),
+                                  ("dynamic_ncols", False), ("ncols", None), ("position", None)):
+                if not hasattr(self, name):
+                    setattr(self, name, kwargs.get(name, default))
+            return
+        if progress is not None:
+            self._mera_progress = progress
+            self._mera_phase = progress.start_phase(str(self.desc or "working"), self.total)
+
+    def _report(self) -> None:
+        if self._mera_progress is not None and self._mera_phase is not None:
+            self._mera_progress.advance(self._mera_phase, int(self.n), self.total)
 
     def update(self, n: float | None = 1) -> bool | None:
         out = super().update(n)
-        if self._mera_progress is not None:
-            self._mera_progress.advance(self._mera_phase, int(self.n), self.total)
+        self._report()
         return out
+
+    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        if self.disable:
+            self.desc = f"{desc}: " if desc else ""
+            return
+        super().set_description(desc, refresh)
+        if self._mera_phase is not None and desc:
+            self._mera_phase.name = Progress._clean(desc)
+
+    def set_description_str(self, desc: str | None = None, refresh: bool = True) -> None:
+        if self.disable:
+            self.desc = desc or ""
+            return
+        super().set_description_str(desc, refresh)
+        if self._mera_phase is not None and desc:
+            self._mera_phase.name = Progress._clean(desc)
+
+    def reset(self, total: float | None = None) -> None:
+        super().reset(total)
+        self._report()
 
     def close(self) -> None:
         progress = getattr(self, "_mera_progress", None)
-        if progress is not None and self._mera_phase.finished is None:
-            progress.advance(self._mera_phase, int(self.n), self.total)
-            progress.end_phase(self._mera_phase)
+        phase = getattr(self, "_mera_phase", None)
+        if progress is not None and phase is not None and phase.finished is None:
+            progress.advance(phase, int(self.n), self.total)
+            progress.end_phase(phase)
         super().close()
