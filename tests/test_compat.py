@@ -135,11 +135,11 @@ def test_diagnosis_matches_what_lm_eval_really_does(case: str, folders: dict[str
     findings = diagnose_task_folder(folders[case])
     expected = {
         "clean": set(),
-        "fork_key": set() if info.is_mera_fork else {"unknown_task_key"},
-        "fewshot_keys": {"unknown_fewshot_key"} if info.fewshot_fields is not None else set(),
-        "relative_function": {"function_path"} if info.function_refs == "dotted" else set(),
-        "diamond": {"include_diamond"} if info.includes == "once" else set(),
-        "tape_metrics": {"transformers_metrics"} if info.transformers_has_data_metrics is False else set(),
+        "fork_key": set() if info.is_mera_fork else {"unknown-task-key"},
+        "fewshot_keys": {"unknown-fewshot-key"} if info.fewshot_fields is not None else set(),
+        "relative_function": {"function-path"} if info.function_refs == "dotted" else set(),
+        "diamond": {"include-diamond"} if info.includes == "once" else set(),
+        "tape_metrics": {"transformers-metrics"} if info.transformers_has_data_metrics is False else set(),
     }[case]
     assert _errors_for(findings) == expected, findings
     outcome = real_loads[case]
@@ -161,7 +161,7 @@ def test_diagnosis_matches_what_lm_eval_really_does(case: str, folders: dict[str
 
 def test_include_order_warning(folders: dict[str, Path]) -> None:
     info = lm_eval_info()
-    warnings = [f for f in diagnose_task_folder(folders["diamond"]) if f.code == "include_order"]
+    warnings = [f for f in diagnose_task_folder(folders["diamond"]) if f.code == "include-order"]
     if info.include_precedence == "last":
         assert len(warnings) == 1 and "`output_type`" in warnings[0].message and warnings[0].level == "warning"
         assert warnings[0].where == "t/dia_gen.yaml"
@@ -183,11 +183,11 @@ def test_missing_include_and_bad_yaml(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text("include: b.yaml\ndataset_path: json\n", encoding="utf-8")
     (tmp_path / "d.yaml").write_text("task: d\n  bad: [indent\n", encoding="utf-8")
     codes = {(f.code, f.where) for f in diagnose_task_folder(tmp_path)}
-    assert ("include_missing", "a.yaml") in codes
-    assert ("include_cycle", "b.yaml") in codes
-    bad = [f for f in diagnose_task_folder(tmp_path) if f.code == "yaml_error"]
+    assert ("include-missing", "a.yaml") in codes
+    assert ("include-cycle", "b.yaml") in codes
+    bad = [f for f in diagnose_task_folder(tmp_path) if f.code == "yaml-error"]
     assert [(f.level, f.where) for f in bad] == [("warning", "d.yaml")]  # no task is known to need it
-    assert [f.code for f in diagnose_task_folder(tmp_path / "nowhere")] == ["no_folder"]
+    assert [f.code for f in diagnose_task_folder(tmp_path / "nowhere")] == ["no-folder"]
 
 
 def _fork_stand_in(tmp_path: Path) -> Path:
@@ -231,7 +231,7 @@ def test_a_fork_installation_accepts_the_fork_keys(tmp_path: Path, folders: dict
     assert fork.is_mera_fork and fork.function_refs == "file" and fork.fewshot_fields is None
     assert fork.label.startswith("MERA's lm_eval fork")
     # the fork itself needs transformers < 5
-    expected = {"fork_transformers"} if (fork.transformers_major or 0) >= 5 else set()
+    expected = {"fork-transformers"} if (fork.transformers_major or 0) >= 5 else set()
     for case in ("clean", "fork_key", "fewshot_keys", "relative_function", "diamond"):
         assert _errors_for(diagnose_task_folder(folders[case], info=fork)) == expected, case
 
@@ -247,10 +247,10 @@ def test_keys_of_newer_lm_eval_on_an_older_one(tmp_path: Path, folders: dict[str
     folder = tmp_path / "newer"
     folder.mkdir()
     (folder / "t.yaml").write_text("task: t\ndataset_path: json\ngen_prefix: 'Ответ:'\n", encoding="utf-8")
-    (found,) = [f for f in diagnose_task_folder(folder, info=fork) if f.code == "unknown_task_key"]
+    (found,) = [f for f in diagnose_task_folder(folder, info=fork) if f.code == "unknown-task-key"]
     assert found.where == "t.yaml: gen_prefix" and "does not have" in found.message
     installed = lm_eval_info()
-    assert any(f.code == "unknown_task_key" for f in diagnose_task_folder(folder)) == \
+    assert any(f.code == "unknown-task-key" for f in diagnose_task_folder(folder)) == \
         ("gen_prefix" not in installed.task_fields)
 
 

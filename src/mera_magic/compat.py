@@ -391,7 +391,7 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
     root = Path(include_path).expanduser().resolve()
     folder = _Folder(root)
     if not root.is_dir():
-        return [_Issue(Finding("error", "no_folder", f"task folder {root} does not exist", str(root)),
+        return [_Issue(Finding("error", "no-folder", f"task folder {root} does not exist", str(root)),
                        f"task folder {root} does not exist", "Check --include_path.")]
     for path in _yaml_files(root):
         folder.load(path)
@@ -410,7 +410,7 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
         # lm_eval skips an unreadable YAML silently: an error when a task includes it, else a warning
         problem = (f"{where} is not readable YAML ({err}); lm_eval skips it"
                    + (f", so tasks {', '.join(sorted(users))} cannot load." if users else " without a word."))
-        issues.append(_Issue(Finding("error" if users else "warning", "yaml_error", problem, where), problem,
+        issues.append(_Issue(Finding("error" if users else "warning", "yaml-error", problem, where), problem,
                              "Fix the file.", tasks=users))
 
     for path in sorted(owners):
@@ -431,7 +431,7 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
                 problem = (f"{where} sets `{key}`, a task option {info.label} (installed) does not have (newer "
                            f"lm_eval releases or MERA's fork may); loading the task fails with TypeError: unexpected "
                            f"keyword argument '{key}'.")
-            issues.append(_Issue(Finding("error", "unknown_task_key", f"{problem} {fork_fix}", f"{where}: {key}"),
+            issues.append(_Issue(Finding("error", "unknown-task-key", f"{problem} {fork_fix}", f"{where}: {key}"),
                                  problem, fork_fix, keys=frozenset({key}), tasks=tasks))
         # --- fewshot_config keys a closed FewshotConfig rejects ------------------------------------------
         fewshot = cfg.get("fewshot_config")
@@ -442,7 +442,7 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
                 problem = (f"{where} has fewshot_config keys {names} that MERA's fork reads and {info.label} "
                            f"(installed) rejects: TypeError: FewshotConfig.__init__() got an unexpected keyword "
                            f"argument '{extra[0]}'.")
-                issues.append(_Issue(Finding("error", "unknown_fewshot_key", f"{problem} {fork_fix}",
+                issues.append(_Issue(Finding("error", "unknown-fewshot-key", f"{problem} {fork_fix}",
                                              f"{where}: fewshot_config"), problem, fork_fix,
                                      keys=frozenset(extra), tasks=tasks))
         # --- !function references -------------------------------------------------------------------------
@@ -462,7 +462,7 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
             else:
                 problem = f"{where} refers to `!function {ref.spec}` ({key}), but {fork_file} does not exist."
                 fix = "Check the path in the YAML file."
-            issues.append(_Issue(Finding("error", "function_path", f"{problem} {fix}", f"{where}: {key}"),
+            issues.append(_Issue(Finding("error", "function-path", f"{problem} {fix}", f"{where}: {key}"),
                                  problem, fix, modules=frozenset({module}), tasks=tasks))
 
     # --- includes: missing files, cycles, diamonds, precedence --------------------------------------------
@@ -474,12 +474,12 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
         _walk_includes(folder, path, (), visits, cycles, missing)
         for parent, inc in missing:
             problem = f"{folder.rel(parent)} includes {inc}, which does not exist (task {task})."
-            issues.append(_Issue(Finding("error", "include_missing", problem, where), problem,
+            issues.append(_Issue(Finding("error", "include-missing", problem, where), problem,
                                  "Fix the include path.", tasks=frozenset({task})))
         for cycle in cycles[:1]:
             chain = " -> ".join(folder.rel(p) for p in cycle)
             problem = f"task {task} has an include cycle: {chain}."
-            issues.append(_Issue(Finding("error", "include_cycle", problem, where), problem,
+            issues.append(_Issue(Finding("error", "include-cycle", problem, where), problem,
                                  "Remove the cycle.", tasks=frozenset({task})))
         if info.includes == "once":
             twice = sorted(p for p, paths in visits.items() if len(paths) > 1)
@@ -488,7 +488,7 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
                 problem = (f"{where} reaches {again} twice through its includes; {info.label} (installed) takes "
                            f"that for an include cycle and leaves task {task} out of its task index, so it reports "
                            f"'Tasks not found: {task}'. MERA's fork and lm_eval 0.4.4 - 0.4.8 load it.")
-                issues.append(_Issue(Finding("error", "include_diamond", f"{problem} {fork_fix}", where), problem,
+                issues.append(_Issue(Finding("error", "include-diamond", f"{problem} {fork_fix}", where), problem,
                                      fork_fix, tasks=frozenset({task})))
         if info.include_precedence != "first":
             first = _merged(folder, path, "first")
@@ -499,7 +499,7 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
                 problem = (f"{where} lists several includes that set {keys} differently; {info.label} (installed) "
                            f"takes them from the last include, MERA's fork from the first, so task {task} would "
                            f"not be the task MERA runs.")
-                issues.append(_Issue(Finding("warning", "include_order", f"{problem} {fork_fix}", where), problem,
+                issues.append(_Issue(Finding("warning", "include-order", f"{problem} {fork_fix}", where), problem,
                                      fork_fix, keys=frozenset(differ), tasks=frozenset({task})))
 
     # --- transformers.data.metrics (removed in transformers 5) ---------------------------------------------
@@ -524,13 +524,13 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
                        f"named 'transformers.data.metrics'. MERA v1.2 needs transformers < 5.")
             fix = 'Install transformers < 5: pip install "transformers<5" (or MERA\'s fork: ' \
                   + fork_install_command() + "), then restart the kernel."
-            issues.append(_Issue(Finding("error", "transformers_metrics", f"{problem} {fix}", where), problem, fix,
+            issues.append(_Issue(Finding("error", "transformers-metrics", f"{problem} {fix}", where), problem, fix,
                                  modules=frozenset({"transformers.data.metrics"}), tasks=frozenset(needed_by)))
     if info.is_mera_fork and (info.transformers_major or 0) >= 5:
         problem = (f"{info.label} is installed with transformers {info.transformers_version}; the fork needs "
                    f"transformers < 5 (it imports AutoModelForVision2Seq, which transformers 5 removed).")
         fix = 'pip install "transformers<5", then restart the kernel.'
-        issues.append(_Issue(Finding("error", "fork_transformers", f"{problem} {fix}", "transformers"), problem,
+        issues.append(_Issue(Finding("error", "fork-transformers", f"{problem} {fix}", "transformers"), problem,
                              fix, modules=frozenset({"transformers"})))
     return issues
 
@@ -632,7 +632,7 @@ _NO_MODULE = re.compile(r"No module named '([^']+)'")
 _NOT_FOUND = re.compile(r"Tasks not found:\s*(.+)")
 _NOT_REGISTERED = re.compile(r"Spec '([^']+)' is not a registered")
 #: findings that make lm_eval leave a task out of its index ("Tasks not found")
-_DROPS_TASK = frozenset({"include_diamond", "include_cycle", "include_missing", "yaml_error"})
+_DROPS_TASK = frozenset({"include-diamond", "include-cycle", "include-missing", "yaml-error"})
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -17,6 +17,8 @@ Level = Literal["error", "warning", "info"]
 class Finding:
     """One thing ``check`` noticed.
 
+    ``code`` is kebab-case (``unknown-task``, ``include-cycle``); the submission checks use the MERA website's
+    own error names (``no_task``, ``unreadable_zip``), so that a finding matches what the website would say.
     ``where`` says what it concerns: ``model``, ``model_args.<key>``, ``tasks``, ``env.<NAME>`` or
     ``options.<dest>`` (the lm_eval destination name), so a panel can show it next to its field.
     """
