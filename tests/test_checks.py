@@ -256,7 +256,7 @@ def test_task_folder_with_fork_only_keys(model_dir: Path, tmp_path: Path) -> Non
                                        encoding="utf-8")
     findings = check(f"lm_eval --model hf --model_args pretrained={model_dir} --include_path {folder} --tasks rutie",
                      tasks=False)
-    from mera_magic.compat import lm_eval_info
+    from mera_magic.lmeval.compat import lm_eval_info
 
     fork_keys_known = "context_based" in (lm_eval_info().task_fields or ())
     assert any("context_based" in f.message for f in findings) is not fork_keys_known

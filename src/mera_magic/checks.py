@@ -294,7 +294,7 @@ def _task_folder(ctx: _Context) -> Iterable[Finding]:
     include = ctx.spec.options.get("include_path")
     if not include or not Path(str(include)).is_dir():
         return
-    from .compat import diagnose_task_folder
+    from .lmeval.compat import diagnose_task_folder
 
     yield from diagnose_task_folder(str(include), tasks=ctx.spec.tasks or None)  # only what concerns these tasks
 

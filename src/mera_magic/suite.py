@@ -12,7 +12,7 @@ ruHumanEval and ruCodeEval).  The model is loaded once for the whole suite.
 - **Resume.** A task whose samples are already in ``--output_path`` is skipped when the run that wrote them had
   the same model, model_args, limit, chat settings, few-shot count and (for generative tasks) generation
   settings, read from its results file; otherwise it runs again, and the board says why.  ``force`` reruns all.
-- **Before the run.** Tasks the installed lm_eval cannot load from the folder (:mod:`mera_magic.compat`) are
+- **Before the run.** Tasks the installed lm_eval cannot load from the folder (:mod:`mera_magic.lmeval.compat`) are
   reported with the fix and not started; when none can load, the suite stops at once with one message.  ruDetox,
   whose scoring downloads three classifiers from the hub, is skipped with the reason when they are not in the
   run's HF cache and the run is offline.
@@ -465,7 +465,7 @@ def _check_folder(base: RunSpec, board: SuiteResult) -> None:
     include = base.options.get("include_path")
     if not include or not Path(str(include)).is_dir():
         return
-    from . import compat
+    from .lmeval import compat
 
     verdicts = compat.task_verdicts(str(include), [row.task for row in board.tasks])
     if verdicts and not any(v.loads for v in verdicts.values()):

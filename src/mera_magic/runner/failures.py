@@ -92,7 +92,7 @@ def _explain_tasks(exc: BaseException, spec: RunSpec) -> str | None:
     if not include:
         return None
     try:
-        from ..compat import explain_task_error
+        from ..lmeval.compat import explain_task_error
     except ImportError:  # pragma: no cover - compat is part of the package
         return None
     return explain_task_error(exc, str(include))

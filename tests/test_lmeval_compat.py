@@ -1,4 +1,4 @@
-"""mera_magic.compat: what the installed lm_eval cannot load in a MERA-style task folder, and why.
+"""mera_magic.lmeval.compat: what the installed lm_eval cannot load in a MERA-style task folder, and why.
 
 Each small folder below has one thing MERA's task folders have.  ``diagnose_task_folder`` must report an
 error exactly when the installed lm_eval really fails to load the task (checked by loading it with lm_eval's
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mera_magic.compat import (
+from mera_magic.lmeval.compat import (
     FORK_COMMIT,
     diagnose_task_folder,
     explain_task_error,
@@ -60,7 +60,7 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
 
 PROBE = r"""
 import dataclasses, json, sys
-from mera_magic.compat import explain_task_error
+from mera_magic.lmeval.compat import explain_task_error
 out = {}
 try:
     from lm_eval.config.task import TaskConfig, FewshotConfig
@@ -255,7 +255,7 @@ def test_keys_of_newer_lm_eval_on_an_older_one(tmp_path: Path, folders: dict[str
 
 
 def test_diagnosis_per_task_in_a_mixed_folder(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from mera_magic.compat import nothing_loads_message, task_verdicts
+    from mera_magic.lmeval.compat import nothing_loads_message, task_verdicts
 
     folder = _write_case(tmp_path, "clean")
     (folder / "rutie_like.yaml").write_text(CASES["fork_key"][0]["rutie_like.yaml"], encoding="utf-8")

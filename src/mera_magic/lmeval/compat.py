@@ -36,7 +36,7 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
-from .findings import Finding
+from ..findings import Finding
 
 __all__ = [
     "Finding",
