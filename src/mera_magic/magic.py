@@ -15,65 +15,72 @@ from traitlets.config.configurable import Configurable
 from .errors import MeraError, ParseError
 from .session import SESSION
 
-CELL_HELP = """%%mera [-o NAME] [--dry-run] [--panel] [--subprocess] [--suite mera|mera_gen|mera_all] [--force]
+#: ``%%mera``'s own options: (flags, argparse keyword arguments, help).  The parser and the manual both come
+#: from this one declaration, so they cannot drift apart.
+CELL_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any], str]] = [
+    (("-o", "--out"), {"metavar": "NAME"}, "also store the RunResult in the variable NAME (it is always in `_`)"),
+    (("--dry-run", "--dry_run"), {"action": "store_true", "dest": "dry_run"},
+     "show the parsed command, what each part means and the findings; run nothing (fails the cell when a "
+     "finding is an error). With --suite: the plan (tasks, few-shot, generation settings, what resume would "
+     "skip and why)"),
+    (("--panel",), {"action": "store_true"}, "open the widget panel pre-filled with the cell's command"),
+    (("--subprocess",), {"action": "store_true"}, "run as a child process (same display and result)"),
+    (("--suite",), {"metavar": "SUITE"},
+     "run every task of a MERA suite (mera, mera_gen, mera_all) as MERA's scripts do: per-task few-shot counts "
+     "and generation settings (ruHumanEval/ruCodeEval sample with temperature=0.6), one by one, resuming: a "
+     "task already in --output_path with the same settings is skipped, one run with other settings runs again"),
+    (("--set",), {"action": "append", "dest": "overrides", "default": [], "metavar": "TASK:SETTING=V"},
+     "with --suite: override a task's num_fewshot or gen_kwargs (TASK * = every task), e.g. --set "
+     "'ruhumaneval:gen_kwargs=temperature=0.2,do_sample=True'; repeatable"),
+    (("--force",), {"action": "store_true"}, "with --suite: run tasks again even when their samples exist"),
+    (("--no-display",), {"action": "store_true", "dest": "no_display"},
+     "show no live progress or results view (the RunResult is still returned)"),
+    (("-h", "--help"), {"action": "store_true"}, "this text (works with an empty cell body)"),
+]
+
+CELL_TEXT = """%%mera {usage}
 <an lm_eval command, as in the MERA guide>
 
 Run an lm_eval command in this kernel and show its results.
 
 The cell holds what you would type in a terminal: NAME=VALUE variables, then `lm_eval` (or `lm-eval`,
 `lm-eval run`, `python -m lm_eval`, `accelerate launch ... -m lm_eval`) and its flags, over several lines
-joined by `\\`, with `#` comments.  $VAR and ${VAR} come from the notebook's variables, then `%mera secret`,
+joined by `\\`, with `#` comments.  $VAR and ${{VAR}} come from the notebook's variables, then `%mera secret`,
 then the environment ($PWD is the kernel's working directory).  Flags are read by the installed lm_eval's own
 parser, so every flag of your lm_eval version works, with its meaning.
 
-Before anything heavy loads, the command is checked (unknown flags, backends, model_args keys and tasks with
-a did-you-mean; flag combinations lm_eval rejects late; MERA-guide pitfalls).  Errors stop the cell with one
-short message.  The variables hold for this run only; the environment is restored afterwards.  The model stays
-loaded for the next cell with the same backend and model arguments (`%mera models`, `%mera free`).
+Before anything heavy loads, the command is checked (unknown flags, backends, model_args keys and values, tasks
+with a did-you-mean; models, servers, GPUs and packages; flag combinations lm_eval rejects late; MERA-guide
+pitfalls).  Errors stop the cell with one short message.  The variables hold for this run only; the environment
+is restored afterwards.  The model stays loaded for the next cell with the same backend and model arguments
+(`%mera models`, `%mera free`).
 
 Options of the magic line:
-  -o NAME, --out NAME   also store the RunResult in the variable NAME (it is always in `_`)
-  --dry-run             show the parsed command, what each part means and the findings; run nothing
-  --panel               open the widget panel pre-filled with the cell's command
-  --subprocess          run as a child process (same display and result)
-  --suite SUITE         run every task of a MERA suite (mera, mera_gen, mera_all) as MERA's scripts do:
-                        per-task few-shot counts and generation settings (ruHumanEval/ruCodeEval sample
-                        with temperature=0.6), one by one, resuming: a task already in --output_path with
-                        the same settings is skipped, one run with other settings runs again
-  --set TASK:SETTING=V  with --suite: override a task's num_fewshot or gen_kwargs (TASK * = every task),
-                        e.g. --set 'ruhumaneval:gen_kwargs=temperature=0.2,do_sample=True'; repeatable
-  --force               with --suite: run tasks again even when their samples exist
-  --help                this text (works with an empty cell body)
-
-With --suite, --dry-run shows the plan: tasks, few-shot, generation settings, what resume would skip and why.
+{options}
 
 Line magic: `%mera --help` lists the subcommands.
 """
 
-LINE_HELP = """%mera SUBCOMMAND ...
+LINE_TEXT = """%mera SUBCOMMAND ...
 
-  check COMMAND           dry run of a one-line command (like %%mera --dry-run)
-  flags                   the flags of the installed lm_eval
-  backends [NAME]         the backends (--model) and the model_args one of them accepts
-  tasks [--include_path DIR] [PATTERN]
-                          task, group and tag names (MERA tasks annotated)
-  models                  models held in memory for reuse;  free: release them (GPU memory too)
-  runs PATH               past runs under an --output_path folder
-  load PATH [-o NAME]     show a run from its results files
-  compare A B ...         compare runs (paths, or names of RunResult variables)
-  submit OUTPUT_DIR [--gen] [--dst PATH] [--partial]
-                          build MERA's leaderboard submission archive from the samples files
-  panel [COMMAND]         the widget panel
-  serve MODEL [vLLM flags]
-                          start a local vLLM OpenAI-compatible server; sets $MERA_SERVE_URL and $MERA_SERVE_MODEL
-                          (`%mera serve --help`; `--log`, `--stop`)
-  secret NAME             ask for a secret (e.g. HF_TOKEN) without showing or saving it; use it as $NAME
-  version                 versions of lm_eval, transformers, torch and mera-magic
-  help                    this list; `%%mera?` shows the cell magic's manual
+{subcommands}
 
 Settings: %config MeraMagic.language = 'en' | 'ru';  %config MeraMagic.short_errors = False (full
 tracebacks);  %config MeraMagic.max_models = N (models kept loaded).
 """
+
+#: ``%mera`` subcommands: name -> (usage, summary), filled by :func:`subcommand` from the methods themselves
+SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def subcommand(usage: str, summary: str) -> Any:
+    """Declare a ``%mera`` subcommand: its method ``_cmd_<name>`` is registered with its usage and summary."""
+
+    def register(method: Any) -> Any:
+        SUBCOMMANDS[method.__name__.removeprefix("_cmd_")] = (usage, summary)
+        return method
+
+    return register
 
 
 _CELL_HELP_LINE = re.compile(r"^\s*%%mera\b(?P<line>[^\n]*)$")
@@ -95,18 +102,52 @@ class _ArgParser(argparse.ArgumentParser):
         raise ParseError(f"{self.prog}: {message}", hint=f"usage: {self.format_usage().strip()}")
 
 
-def _cell_options(line: str) -> argparse.Namespace:
+def _cell_parser() -> _ArgParser:
+    """The parser of ``%%mera``'s own options, built from :data:`CELL_OPTIONS` (which the help text also shows)."""
     parser = _ArgParser(prog="%%mera", add_help=False)
-    parser.add_argument("-o", "--out")
-    parser.add_argument("--dry-run", "--dry_run", action="store_true", dest="dry_run")
-    parser.add_argument("--panel", action="store_true")
-    parser.add_argument("--subprocess", action="store_true")
-    parser.add_argument("--suite")
-    parser.add_argument("--force", action="store_true")
-    parser.add_argument("--set", action="append", dest="overrides", default=[])
-    parser.add_argument("--no-display", action="store_true", dest="no_display")
-    parser.add_argument("-h", "--help", action="store_true")
-    return parser.parse_args(shlex.split(line))
+    for flags, kwargs, _ in CELL_OPTIONS:
+        parser.add_argument(*flags, **{k: v for k, v in kwargs.items() if k != "metavar" or v})
+    return parser
+
+
+def _cell_options(line: str) -> argparse.Namespace:
+    return _cell_parser().parse_args(shlex.split(line))
+
+
+def _option_lines(rows: list[tuple[str, str]], width: int = 24) -> str:
+    """``  name    help`` rows, the help wrapped under itself."""
+    import textwrap
+
+    out = []
+    for name, text in rows:
+        wrapped = textwrap.wrap(text, 110 - width) or [""]
+        if len(name) + 2 >= width:
+            out.append(f"  {name}")
+            out += [" " * width + line for line in wrapped]
+        else:
+            out.append(f"  {name:<{width - 2}}{wrapped[0]}")
+            out += [" " * width + line for line in wrapped[1:]]
+    return "\n".join(out)
+
+
+def _option_name(flags: tuple[str, ...], kwargs: dict[str, Any]) -> str:
+    metavar = kwargs.get("metavar")
+    shown = [f for f in flags if f != "--dry_run"]
+    return ", ".join(f"{f} {metavar}" if metavar else f for f in shown)
+
+
+def cell_help() -> str:
+    """The cell magic's manual (``%%mera --help``), its options listed from :data:`CELL_OPTIONS`."""
+    usage = " ".join(f"[{_option_name(tuple(f for f in flags if f.startswith('--'))[:1], kw)}]"
+                     for flags, kw, _ in CELL_OPTIONS)
+    rows = [(_option_name(flags, kw), text) for flags, kw, text in CELL_OPTIONS]
+    return CELL_TEXT.format(usage=usage, options=_option_lines(rows))
+
+
+def line_help() -> str:
+    """The line magic's manual (``%mera --help``), its subcommands listed from :func:`subcommand`'s registry."""
+    rows = [(usage, text) for usage, text in SUBCOMMANDS.values()]
+    return LINE_TEXT.format(subcommands=_option_lines(rows))
 
 
 def _shown_or_failed(dry: Any) -> Any:
@@ -158,12 +199,11 @@ class MeraMagic(Magics, Configurable):
     @no_var_expand
     @line_cell_magic
     def mera(self, line: str, cell: str | None = None) -> Any:
-        """%%mera: run an lm_eval command from the MERA guide in this kernel.  See CELL_HELP / LINE_HELP."""
+        """%%mera: run an lm_eval command from the MERA guide in this kernel (manual: set below from the code)."""
         if cell is None:
             return self._line(line)
         return self._cell(line, cell)
 
-    mera.__doc__ = CELL_HELP + "\n" + LINE_HELP
 
     # -- cell ---------------------------------------------------------------------------------------------
     def _panel_cell(self, line: str, cell: str) -> Any:
@@ -189,7 +229,7 @@ class MeraMagic(Magics, Configurable):
 
         opts = _cell_options(line)
         if opts.help:
-            print(CELL_HELP)
+            print(cell_help())
             return None
         if opts.overrides and not opts.suite:
             raise ParseError("--set changes the settings of a suite's tasks: it needs --suite",
@@ -224,10 +264,10 @@ class MeraMagic(Magics, Configurable):
 
         command, _, raw = line.strip().partition(" ")
         if command == "--cell-help":
-            print(CELL_HELP)
+            print(cell_help())
             return None
         if not command or command in ("help", "--help", "-h"):
-            print(LINE_HELP)
+            print(line_help())
             return None
         # `check` and `panel` take a whole command (parsed, with its checks, later); the others take words,
         # expanded exactly as a cell's are ($VAR, ${VAR:-default}, quotes)
@@ -241,12 +281,14 @@ class MeraMagic(Magics, Configurable):
                              hint="`%mera --help` lists them.")
         return handler(rest, raw.strip())
 
+    @subcommand('check COMMAND', 'dry run of a one-line command (like %%mera --dry-run); fails on an error')
     def _cmd_check(self, words: list[str], raw: str) -> Any:
         from . import check, parse
         from .dryrun import DryRun
 
         return _shown_or_failed(DryRun(parse(raw, self._ns, SESSION.secrets), check(raw, namespace=self._ns)))
 
+    @subcommand('flags', 'the flags of the installed lm_eval')
     def _cmd_flags(self, words: list[str], raw: str) -> Any:
         import pandas as pd
 
@@ -259,6 +301,7 @@ class MeraMagic(Magics, Configurable):
         frame.attrs["lm_eval"] = lm_eval_version()
         return frame
 
+    @subcommand('backends [NAME]', 'the backends (--model) and the model_args one of them accepts')
     def _cmd_backends(self, words: list[str], raw: str) -> Any:
         import pandas as pd
 
@@ -279,6 +322,7 @@ class MeraMagic(Magics, Configurable):
                          "unknown model_args": b.extra_keys, "batch_size auto": b.auto_batch})
         return pd.DataFrame(rows)
 
+    @subcommand('tasks [--include_path DIR] [--all] [PATTERN]', 'task, group and tag names (MERA tasks annotated)')
     def _cmd_tasks(self, words: list[str], raw: str) -> Any:
         import fnmatch
 
@@ -309,6 +353,7 @@ class MeraMagic(Magics, Configurable):
             rows.append(row)
         return pd.DataFrame(rows)
 
+    @subcommand('models', 'models held in memory for reuse')
     def _cmd_models(self, words: list[str], raw: str) -> Any:
         import pandas as pd
 
@@ -320,17 +365,20 @@ class MeraMagic(Magics, Configurable):
                              for h in model_cache().held()],
                             columns=["backend", "model", "device", "memory (MB)", "loaded in (s)", "uses"])
 
+    @subcommand('free', 'release the held models (GPU memory too)')
     def _cmd_free(self, words: list[str], raw: str) -> None:
         from .runner import model_cache
 
         count = model_cache().free()
         print(f"released {count} model(s)")
 
+    @subcommand('runs PATH', 'past runs under an --output_path folder')
     def _cmd_runs(self, words: list[str], raw: str) -> Any:
         from .results import runs
 
         return runs(words[0] if words else ".")
 
+    @subcommand('load PATH [-o NAME]', 'show a run from its results files')
     def _cmd_load(self, words: list[str], raw: str) -> Any:
         parser = _ArgParser(prog="%mera load", add_help=False)
         parser.add_argument("path")
@@ -343,6 +391,7 @@ class MeraMagic(Magics, Configurable):
             self._ns[args.out] = result
         return result
 
+    @subcommand('compare A B ...', 'compare runs (paths, or names of RunResult variables)')
     def _cmd_compare(self, words: list[str], raw: str) -> Any:
         from .results import compare
 
@@ -351,6 +400,7 @@ class MeraMagic(Magics, Configurable):
             raise ParseError("`%mera compare` needs at least two runs (paths or RunResult variables)")
         return compare(*items, names=words)
 
+    @subcommand('submit OUTPUT_DIR [--gen] [--dst PATH] [--partial]', "build MERA's leaderboard submission archive from the samples files (text or multimodal)")
     def _cmd_submit(self, words: list[str], raw: str) -> Any:
         parser = _ArgParser(prog="%mera submit", add_help=False)
         parser.add_argument("output_dir")
@@ -362,22 +412,26 @@ class MeraMagic(Magics, Configurable):
 
         return submission(args.output_dir, args.dst, gen=args.gen, allow_partial=args.partial)
 
+    @subcommand('panel [COMMAND]', 'the widget panel')
     def _cmd_panel(self, words: list[str], raw: str) -> Any:
         from .widgets import panel
 
         return panel(raw or None, namespace=self._ns)
 
+    @subcommand('serve MODEL [vLLM flags] | --log | --stop', 'start a local vLLM OpenAI-compatible server; sets $MERA_SERVE_URL and $MERA_SERVE_MODEL (`%mera serve --help`)')
     def _cmd_serve(self, words: list[str], raw: str) -> Any:
         from .serve import serve_line
 
         return serve_line(words)
 
+    @subcommand('secret NAME', 'ask for a secret (e.g. HF_TOKEN) without showing or saving it; use it as $NAME')
     def _cmd_secret(self, words: list[str], raw: str) -> None:
         if len(words) != 1:
             raise ParseError("usage: %mera secret NAME", hint="e.g. `%mera secret HF_TOKEN`, then use $HF_TOKEN in a cell")
         SESSION.secrets[words[0]] = getpass.getpass(f"{words[0]}: ")
         print(f"{words[0]} is kept for this kernel session (not saved); write ${words[0]} in a cell to use it.")
 
+    @subcommand('version', 'versions of lm_eval, transformers, torch and mera-magic')
     def _cmd_version(self, words: list[str], raw: str) -> dict[str, str]:
         from importlib.metadata import PackageNotFoundError, version
 
@@ -388,3 +442,6 @@ class MeraMagic(Magics, Configurable):
             except PackageNotFoundError:
                 out[dist] = "not installed"
         return out
+
+
+MeraMagic.mera.__doc__ = cell_help() + "\n" + line_help()  # `%%mera?` / `%mera?`: generated, so never stale
