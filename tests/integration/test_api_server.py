@@ -104,12 +104,16 @@ def test_completions_server_with_a_local_tokenizer(server: str, demo_model: Path
 
 @needs_transformers_5
 def test_wrong_endpoint_gets_a_clear_message(server: str, demo_model: Path, demo_tasks: Path) -> None:
-    from mera_magic.errors import RunError
+    from mera_magic.errors import CheckError, RunError
 
-    with pytest.raises(RunError, match="refused the requests"):
-        run(f"lm_eval --model local-completions --model_args model={demo_model},base_url={server}/v1/no-such-endpoint,"
+    text = (f"lm_eval --model local-completions --model_args model={demo_model},base_url={server}/v1/no-such-endpoint,"
             f"tokenized_requests=False,tokenizer_backend=huggingface,tokenizer={demo_model},max_retries=1 "
-            f"--include_path {demo_tasks} --limit 2 --tasks simplear", display=False)
+            f"--include_path {demo_tasks} --limit 2 --tasks simplear")
+    with pytest.raises(CheckError) as checked:  # the pre-flight probe names it before anything loads
+        run(text, display=False)
+    assert "server-wrong-path" in {f.code for f in checked.value.findings}
+    with pytest.raises(RunError, match="refused the requests"):  # and a run that goes ahead anyway says so too
+        run(text, display=False, run_checks=False)
 
 
 @needs_transformers_5
