@@ -25,12 +25,15 @@ CELLS = [
     new_markdown_cell(
         "## Check before running\nThe checks know what hf-multimodal cannot do: `--batch_size auto`, a `max_images` "
         "below the images a document carries (`mm_demo_pairs` has two), a missing `--apply_chat_template`, "
-        "`flash_attention_2` where flash-attn is not installed, two of MERA's `LOAD_*` media modes at once."),
+        "`flash_attention_2` where flash-attn is not installed or on a CPU, two of MERA's `LOAD_*` media modes at "
+        "once. (`%%mera --dry-run` would show the same and fail the cell; `mera_magic.dry_run` shows it as a value.)"),
     new_code_cell(
-        "%%mera --dry-run\n"
+        "import mera_magic\n"
+        "mera_magic.dry_run(\'\'\'\n"
         "LOAD_BYTES=1 LOAD_BASE64=1 lm_eval --model hf-multimodal \\\n"
         "  --model_args pretrained=$VLM,max_images=1,attn_implementation=flash_attention_2 \\\n"
-        "  --batch_size auto --include_path $MM_TASKS --tasks mera_mm_demo"),
+        "  --device cpu --batch_size auto --include_path $MM_TASKS --tasks mera_mm_demo\n"
+        "\'\'\', globals())"),
     new_markdown_cell(
         "## Run\nThe same command, fixed, runs in this kernel. The Samples tab shows each document's pictures next to "
         "its question, the model's answer and the target: lm_eval keeps only image hashes in its samples files, so "

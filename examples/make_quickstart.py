@@ -22,13 +22,17 @@ CELLS = [
         "OUT = 'mera_results'\n"
         "print(MODEL, TASKS, sep='\\n')"),
     new_markdown_cell(
-        "## Check before running\n`--dry-run` parses the command with the installed lm_eval's own parser, shows what each "
-        "part means and what is wrong — before anything heavy loads. This one has two mistakes."),
+        "## Check before running\n`%%mera --dry-run` parses the command with the installed lm_eval's own parser, shows "
+        "what each part means and what is wrong — before anything heavy loads — and fails the cell when something is "
+        "(so \"Run all\" stops there). `mera_magic.dry_run` shows the same as a value, without failing: this command "
+        "has several mistakes."),
     new_code_cell(
-        "%%mera --dry-run\n"
+        "import mera_magic\n"
+        "mera_magic.dry_run('''\n"
         "TOKENIZERS_PARALLELISM=false lm_eval --model hf \\\n"
         "  --model_args pretrained=$MODEL,dtyp=float32 \\\n"
-        "  --include_path $TASKS --tasks parus,simplar --fewshot_as_multiturn --log_samples"),
+        "  --include_path $TASKS --tasks parus,simplar --fewshot_as_multiturn --log_samples\n"
+        "''', globals())"),
     new_markdown_cell(
         "## Run\nThe same command, fixed. It runs in this kernel (live progress below the cell); the files in "
         "`mera_results/` are exactly what the `lm_eval` CLI writes. `-o r1` keeps the result in `r1`."),

@@ -28,6 +28,7 @@ from .findings import Finding
 from .spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .dryrun import dry_run
     from .results import Comparison, RunResult
     from .results.compare import compare
     from .results.load import load
@@ -37,13 +38,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .suite import run_suite
     from .widgets import panel
 
-__all__ = ["Comparison", "Finding", "MeraError", "RunResult", "RunSpec", "catalog", "check", "compare", "demo",
+__all__ = ["Comparison", "Finding", "MeraError", "RunResult", "RunSpec", "catalog", "check", "compare", "demo", "dry_run",
            "load", "load_ipython_extension", "panel", "parse", "run", "run_suite", "runs", "submission", "validate_archive"]
 __version__ = "0.1.0"
 
 _LAZY = {
     "run": ("runner", "run"),
     "run_suite": ("suite", "run_suite"),
+    "dry_run": ("dryrun", "dry_run"),
     "RunResult": ("results", "RunResult"),
     "Comparison": ("results", "Comparison"),
     "load": ("results", "load"),

@@ -88,6 +88,18 @@ class DryRun:
         return {"text/plain": str(self), "text/html": self._repr_html_()}
 
 
+def dry_run(text: str, namespace: Any = None) -> DryRun:
+    """What ``%%mera --dry-run`` shows for ``text``, as a value: the parsed command, what each part means and the
+    findings.  Unlike the magic it does not fail on errors (look at ``.ok``), so a notebook can show a command's
+    mistakes and go on."""
+    from .checks import check
+    from .command import parse_command
+    from .session import SESSION
+
+    parsed = parse_command(text, namespace, SESSION.secrets)
+    return DryRun(parsed.spec, check(parsed, namespace=namespace))
+
+
 class SuiteDryRun:
     """``%%mera --suite SUITE --dry-run``: the suite's plan (tasks in MERA's order, few-shot, generation settings,
     what resume would skip and why, tasks that cannot load) and the findings of the command; runs nothing."""
