@@ -96,7 +96,7 @@ def test_saved_quickstart_shows_results_without_a_kernel(lab: JupyterLab) -> Non
         page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         try:
             page.goto(lab.url("lab/tree/quickstart.ipynb"))
-            page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-content", timeout=120_000)
             _run_all(page)
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
             assert errors.count() == 0, errors.first.inner_text()
@@ -121,7 +121,7 @@ def test_saved_quickstart_shows_results_without_a_kernel(lab: JupyterLab) -> Non
             assert values
             assert lab.shutdown_kernels() >= 1
             page.reload()
-            page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-content", timeout=120_000)
             page.wait_for_function(
                 "() => document.body.innerText.includes('Samples: simplear · rows 11–16 of 16')", timeout=WAIT_MS
             )
