@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -35,6 +36,21 @@ from mera_magic.widgets._model import arg_kind, literal_choices, option_twins, o
 
 NO_GPUS: list[Gpu] = []
 TOKEN = "hf_panelSecretValue42"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def model_x_in_the_hub_cache() -> None:
+    """These tests name a hub model `x` (`pretrained=x`): put it in the hub cache the runs read, as a user who had
+    downloaded it would have it, so the pre-flight model check has nothing to say about it."""
+    from mera_magic.preflight.hub import hub_cache
+
+    folder = hub_cache(os.environ) / "models--x"
+    (folder / "refs").mkdir(parents=True, exist_ok=True)
+    (folder / "refs" / "main").write_text("0" * 40, encoding="utf-8")
+    snapshot = folder / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (snapshot / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
+    (snapshot / "model.safetensors").write_bytes(b"")
 
 
 @pytest.fixture(autouse=True)
