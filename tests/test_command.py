@@ -288,3 +288,14 @@ def test_mutated_guide_commands_raise_only_mera_errors(text: str, seed: int, edi
     except MeraError:
         return
     assert parse(spec.to_command(reveal_secrets=True)) == spec
+
+
+def test_repeated_single_value_flags_last_one_wins_and_earlier_bad_values_still_fail() -> None:
+    """lm_eval's parser is quadratic in repeated flags: the earlier occurrences of a one-value option are dropped
+    before it sees them (the last one wins anyway), but a value its type rejects is still refused."""
+    base = "lm_eval --model hf --model_args pretrained=x "
+    spec = parse(base + "--limit 1 " * 20_000 + "--limit=3 --num_fewshot 2 --num_fewshot 5 --tasks b")
+    assert spec.options["limit"] == 3.0 and spec.options["num_fewshot"] == 5
+    assert spec == parse(base + "--limit 3 --num_fewshot 5 --tasks b")
+    with pytest.raises(ParseError, match="num_fewshot"):
+        parse(base + "--num_fewshot two --num_fewshot 5 --tasks a")

@@ -143,6 +143,43 @@ def _all_flags() -> list[str]:
     return [f for info in lm_eval_options() for f in info.flags]
 
 
+def _last_single_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``argv`` without the earlier occurrences of single-value options given again later.
+
+    argparse is quadratic in the number of options on the line (a pasted cell that repeats ``--limit 1`` 100,000
+    times took minutes); for a plain one-value option only the last occurrence counts anyway.  An earlier value
+    the option's type rejects is kept, so lm_eval's parser still refuses it as the CLI would.
+    """
+    by_flag: dict[str, argparse.Action] = {
+        flag: action for action in parser._actions for flag in action.option_strings
+        if isinstance(action, argparse._StoreAction) and action.nargs is None}
+    spans: list[tuple[argparse.Action, int, int, str]] = []  # action, start, end (exclusive), value
+    i = 0
+    while i < len(argv):
+        flag, eq, value = argv[i].partition("=")
+        action = by_flag.get(flag) if argv[i].startswith("-") else None
+        if action is not None and eq:
+            spans.append((action, i, i + 1, value))
+        elif action is not None and i + 1 < len(argv):
+            spans.append((action, i, i + 2, argv[i + 1]))
+            i += 1
+        i += 1
+    last = {action.dest: start for action, start, _, _ in spans}
+    if len(spans) == len(last):
+        return argv
+    drop: set[int] = set()
+    for kept, start, end, value in spans:
+        if last[kept.dest] == start:
+            continue
+        try:
+            if callable(kept.type):
+                kept.type(value)
+        except Exception:  # noqa: BLE001 - keep it: lm_eval's parser gives its own message for it
+            continue
+        drop.update(range(start, end))
+    return [word for index, word in enumerate(argv) if index not in drop]
+
+
 def parse_argv(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     """Parse lm_eval arguments with the installed parser.
 
@@ -158,7 +195,7 @@ def parse_argv(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     parser = lm_eval_parser()
     namespace = argparse.Namespace(**{_GIVEN: []})
     try:
-        namespace, unknown = parser.parse_known_args(argv, namespace=namespace)
+        namespace, unknown = parser.parse_known_args(_last_single_values(parser, argv), namespace=namespace)
     except _ParserError as exc:
         raise ParseError(f"lm_eval rejects the command: {exc}",
                          hint=f"Check the value; `lm_eval {lm_eval_version()}` is installed.") from None
