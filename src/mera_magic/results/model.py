@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import ResultsError
 from ..lmeval.output import RunFiles, model_name_of, stamp_to_datetime
-from . import meta
+from .meta import config_of, env_of, mask
 from .metrics import BYPASS, filters_of, groups_of, metrics_frame, task_order
 from .problems import Problem, warn_problems
 from .samples import SampleSource
@@ -61,7 +61,7 @@ class RunResult:
                 "This is not an lm_eval results dict: it has no 'results' mapping.",
                 hint="Pass what lm_eval.simple_evaluate returned, or load a results_*.json file.",
             )
-        self.raw: dict[str, Any] = meta.mask({k: v for k, v in raw.items() if k != "samples"})
+        self.raw: dict[str, Any] = mask({k: v for k, v in raw.items() if k != "samples"})
         self._sources = sources
         self.spec = spec
         self.files: list[Path] = [Path(f) for f in files or []]
@@ -208,7 +208,7 @@ class RunResult:
     @cached_property
     def config(self) -> dict[str, Any]:
         """The run's settings (lm_eval's ``config``, system instruction, chat template, n-shot), secrets masked."""
-        return meta.config_of(self.raw, self.spec)
+        return config_of(self.raw, self.spec)
 
     @property
     def task_configs(self) -> dict[str, Any]:
@@ -218,7 +218,7 @@ class RunResult:
     @cached_property
     def env(self) -> dict[str, Any]:
         """Environment facts: lm_eval and transformers versions, git hash, date, total time, chat template."""
-        return meta.env_of(self.raw, elapsed=self.elapsed)
+        return env_of(self.raw, elapsed=self.elapsed)
 
     @property
     def model_name(self) -> str | None:
