@@ -20,7 +20,7 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Callable, Iterator, Union
 
 from mera_magic.demo._corpus import CHAT_TEMPLATE, ROLES, chat_turn, documents, general_texts, task_examples
 from mera_magic.demo._resources import cache_root
@@ -61,6 +61,14 @@ def build_model(path: Union[str, Path, None] = None, *, train_steps: int = 300, 
     docs = documents()
     settings = _settings(docs, train_steps=train_steps, seed=seed)
     folder = Path(path).expanduser() if path is not None else cache_root() / f"demo-model-{settings['key']}"
+    return cached_build(folder, settings, lambda staging: _build_into(staging, docs, train_steps=train_steps, seed=seed),
+                        "demo model")
+
+
+def cached_build(folder: Path, settings: dict[str, Any], build: Callable[[Path], None], what: str) -> Path:
+    """``folder`` holding what ``build(staging)`` writes, made at most once per ``settings``: a complete earlier
+    build is returned as is; otherwise the build goes to a staging folder beside it, is stamped with ``settings``
+    and the files' digests, and is moved into place whole (a half-written folder is never returned)."""
     folder = folder.resolve()
     if is_complete(folder, settings):
         return folder
@@ -69,13 +77,13 @@ def build_model(path: Union[str, Path, None] = None, *, train_steps: int = 300, 
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.build-", dir=folder.parent))
         staging.chmod(0o755)
     except OSError as err:
-        raise DemoModelError(f"Cannot create the demo model folder {folder}: {err}.", hint=_HINT) from err
+        raise DemoModelError(f"Cannot create the {what} folder {folder}: {err}.", hint=_HINT) from err
     try:
-        _build_into(staging, docs, train_steps=train_steps, seed=seed)
+        build(staging)
         _write_stamp(staging, settings)
         _install(staging, folder, settings)
     except OSError as err:
-        raise DemoModelError(f"Cannot write the demo model into {folder}: {err}.", hint=_HINT) from err
+        raise DemoModelError(f"Cannot write the {what} into {folder}: {err}.", hint=_HINT) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder

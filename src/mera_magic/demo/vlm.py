@@ -17,22 +17,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Union
 
 from mera_magic.demo._resources import cache_root
 from mera_magic.demo.model import (
-    _HINT,
     DemoModelError,
     _deterministic_torch,
-    _install,
     _make_tokenizer,
     _portable_tokenizer_config,
     _quiet_transformers,
-    _write_stamp,
-    is_complete,
+    cached_build,
 )
 
 #: bump when the recipe changes, so cached builds are not reused
@@ -68,24 +63,7 @@ def build_vlm(path: Union[str, Path, None] = None, *, seed: int = 0) -> Path:
     docs = _documents()
     settings = _settings(docs, seed)
     folder = Path(path).expanduser() if path is not None else cache_root() / f"demo-vlm-{settings['key']}"
-    folder = folder.resolve()
-    if is_complete(folder, settings):
-        return folder
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.build-", dir=folder.parent))
-        staging.chmod(0o755)
-    except OSError as err:
-        raise DemoModelError(f"Cannot create the demo VLM folder {folder}: {err}.", hint=_HINT) from err
-    try:
-        _build_into(staging, docs, seed)
-        _write_stamp(staging, settings)
-        _install(staging, folder, settings)
-    except OSError as err:
-        raise DemoModelError(f"Cannot write the demo VLM into {folder}: {err}.", hint=_HINT) from err
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+    return cached_build(folder, settings, lambda staging: _build_into(staging, docs, seed), "demo VLM")
 
 
 def _documents() -> list[str]:
