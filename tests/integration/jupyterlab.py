@@ -140,3 +140,17 @@ class JupyterLab:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+def require_browser() -> None:
+    """Skip when Chromium is not installed (the browser tests' stated reason); fail when Chromium is there but
+    JupyterLab or Playwright is missing (a broken set-up, not a reason to skip)."""
+    import pytest
+
+    if chromium_path() is None:
+        pytest.skip(f"Chromium is not installed: {INSTALL_HINT}")
+    try:
+        import jupyterlab  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as exc:
+        pytest.fail(f"{exc.name} is missing although Chromium is installed: {INSTALL_HINT}")

@@ -18,7 +18,7 @@ import pytest
 from mera_magic import parse
 from mera_magic.spec import RunSpec
 
-from .jupyterlab import CHROMIUM_ARGS, INSTALL_HINT, JupyterLab, chromium_path
+from .jupyterlab import CHROMIUM_ARGS, JupyterLab, chromium_path, require_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -31,13 +31,7 @@ WAIT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    if chromium_path() is None:
-        pytest.skip(f"Chromium is not installed: {INSTALL_HINT}")
-    try:
-        import jupyterlab  # noqa: F401
-        import playwright  # noqa: F401
-    except ImportError as exc:
-        pytest.fail(f"{exc.name} is missing although Chromium is installed: {INSTALL_HINT}")
+    require_browser()
     server = JupyterLab.start(tmp_path_factory.mktemp("lab"))
     try:
         yield server

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .jupyterlab import CHROMIUM_ARGS, INSTALL_HINT, JupyterLab, chromium_path, write_lab_settings
+from .jupyterlab import CHROMIUM_ARGS, JupyterLab, chromium_path, require_browser, write_lab_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]
 
@@ -34,13 +34,7 @@ ONE_MB = 1_000_000
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    if chromium_path() is None:
-        pytest.skip(f"Chromium is not installed: {INSTALL_HINT}")
-    try:
-        import jupyterlab  # noqa: F401
-        import playwright  # noqa: F401
-    except ImportError as exc:
-        pytest.fail(f"{exc.name} is missing although Chromium is installed: {INSTALL_HINT}")
+    require_browser()
     tmp = tmp_path_factory.mktemp("lab-static")
     # every cell in the DOM (no virtual scrolling), so the page text holds the whole notebook
     write_lab_settings(tmp, "@jupyterlab/notebook-extension:tracker", {"windowingMode": "none"})
