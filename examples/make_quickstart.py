@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _nb import write
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 CELLS = [
     new_markdown_cell(
@@ -72,12 +70,7 @@ CELLS = [
 
 
 def main() -> None:
-    nb = new_notebook(cells=CELLS)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    path = Path(__file__).with_name("quickstart.ipynb")
-    nbformat.write(nb, path)
-    print(path)
+    write(CELLS, "quickstart.ipynb")
 
 
 if __name__ == "__main__":
