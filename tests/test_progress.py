@@ -106,3 +106,13 @@ def test_dialogue_task_runs_in_process_with_disable_tqdm(demo_model: Path, demo_
             chosen = earlier["doc"]["inputs"][f"choice{lls.index(max(lls)) + 1}"]
             assert f"Вопрос: {earlier['doc']['inputs']['question']}\nТвой ответ: {chosen}" in prompt
     assert "Label index" not in capfd.readouterr().err  # closed test: the warnings stay in the run's log
+
+
+@pytest.mark.slow
+def test_lm_eval_unnamed_context_bars_are_named_after_their_task(demo_model: Path, demo_tasks: Path) -> None:
+    # lm_eval's Task.build_all_requests gives tqdm no desc; the cell names the bar after the task it builds
+    shown: list[str] = []
+    run(f"lm_eval --model hf --model_args pretrained={demo_model},dtype=float32 --device cpu --batch_size 8 "
+        f"--include_path {demo_tasks} --limit 4 --tasks parus,simplear", display=shown.append)
+    assert "Building contexts · parus" in shown[-1] and "Building contexts · simplear" in shown[-1]
+    assert ">working<" not in shown[-1]

@@ -7,6 +7,7 @@ import contextlib
 import html
 import logging
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -240,6 +241,15 @@ class StreamToProgress:
 from tqdm import tqdm as _tqdm  # noqa: E402 - a dependency of lm_eval and transformers
 
 
+def _unnamed_bar_label(caller: Any) -> str:
+    """A name for a bar its caller did not name: lm_eval's per-task "Building contexts" loop (``Task.
+    build_all_requests``, which logs the task's name but gives tqdm no ``desc``), else "working"."""
+    if caller is not None and caller.f_code.co_name == "build_all_requests":
+        task = getattr(getattr(caller.f_locals.get("self"), "config", None), "task", None)
+        return f"Building contexts · {task}" if task else "Building contexts"
+    return "working"
+
+
 class ProgressTqdm(_tqdm):  # type: ignore[misc]
     """A tqdm that reports to the running cell's :class:`Progress` instead of drawing a bar.
 
@@ -276,7 +286,8 @@ class ProgressTqdm(_tqdm):  # type: ignore[misc]
             return
         if progress is not None:
             self._mera_progress = progress
-            self._mera_phase = progress.start_phase(str(self.desc or "working"), self.total)
+            self._mera_phase = progress.start_phase(str(self.desc or _unnamed_bar_label(sys._getframe(1))),
+                                                    self.total)
 
     def _report(self) -> None:
         if self._mera_progress is not None and self._mera_phase is not None:
