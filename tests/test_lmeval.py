@@ -43,11 +43,13 @@ def _patched_now() -> list[int]:
             id(tqdm.tqdm), id(tqdm.auto.tqdm), id(sys.stdout), id(sys.stderr), len(logging.getLogger("lm_eval").handlers)]
 
 
-def _hooks(progress: Progress) -> RunHooks:
+def _hooks(progress: Progress, backend: str = "hf") -> RunHooks:
+    from mera_magic.probe import is_api_backend
+
     return RunHooks(progress=progress, tqdm_class=ProgressTqdm, logs=capture_logs(progress),
-                    printed=StreamToProgress(progress), backend="hf",
-                    reuse=reuse_factory(model_cache(), "hf", None, progress.note),
-                    task_manager=lambda include_path: None, captured={})
+                    printed=StreamToProgress(progress), backend=backend,
+                    reuse=reuse_factory(model_cache(), backend, None, progress.note),
+                    task_manager=lambda include_path: None, captured={}, api=is_api_backend(backend))
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -67,6 +69,33 @@ def test_hooks_that_never_fire_are_named_and_everything_is_restored() -> None:
     assert hooks.silent() == ["results", "model"]
     assert hooks.not_restored() == []
     assert _patched_now() == before
+
+
+def test_api_backend_requests_are_gathered_by_the_run_and_restored() -> None:
+    import asyncio
+
+    import lm_eval.models.api_models as api_models
+
+    real = api_models.tqdm_asyncio
+    progress = Progress("t")
+    hooks = _hooks(progress, backend="local-completions")
+    with hooks:
+        gather = api_models.tqdm_asyncio
+        assert gather is not real
+
+        async def answer(x: int) -> int:
+            return x * 2
+
+        async def requests() -> list[int]:
+            return await gather.gather(*(answer(x) for x in range(5)))
+
+        assert asyncio.run(requests()) == [0, 2, 4, 6, 8]  # the answers, in order, as tqdm_asyncio.gather gives
+    assert hooks.fired["api_requests"] == 1
+    assert [(p.name, p.done, p.total) for p in progress.phases] == [("Requesting API", 5, 5)]
+    assert api_models.tqdm_asyncio is real and hooks.not_restored() == []
+    plain = _hooks(Progress("t"))  # a local backend leaves the API module alone
+    with plain:
+        assert api_models.tqdm_asyncio is real
 
 
 @pytest.mark.slow

@@ -9,15 +9,13 @@ to change:
 - :mod:`.parser`: its own ``run`` argument parser (argv <-> namespace, options and their kinds);
 - :mod:`.backends`: its model backends and their ``model_args``, read from source;
 - :mod:`.tasks`: its task index (``TaskManager``), cached per include path;
-- :mod:`.hooks`: the run-time hooks a run installs (results capture, task index, model reuse, progress),
-  each verified to have fired and all restored however the run ends;
+- :mod:`.hooks`: the run-time hooks a run installs (results capture, task index, model reuse, progress, the API
+  backends' requests via :mod:`.api_requests`), each verified to have fired and all restored however the run
+  ends, and lm_eval's once-per-process logging setup;
 - :mod:`.output`: the one reader of the folders it writes (runs, results files, samples files);
 - :mod:`.child_main`: a child process's ``lm_eval`` (secrets from the environment, the writers' hooks);
 - :mod:`.compat`: what this installation cannot load in a MERA task folder (fork-only keys, ...), and the fix;
 - :mod:`.requirements`: which package each backend needs and the install that provides it, from its own source.
-
-Still outside it (to move here): ``runner/api_requests.py`` (the API backends' request gather) and the logging
-setup in ``runner/progress.py``.
 """
 
 from __future__ import annotations

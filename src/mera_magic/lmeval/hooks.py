@@ -9,6 +9,8 @@ For the duration of one run, and only then:
 - lm_eval's (and transformers') ``tqdm`` bars, its log records and its printed text feed the cell's progress;
   datasets' and the hub's own progress widgets are off; the hub's log (its retry warnings) goes to the folded
   log, and lm_eval's ``git describe`` runs with its stderr dropped (no ``fatal: not a git repository``);
+- for an API backend, ``tqdm_asyncio`` in ``lm_eval.models.api_models`` is a :class:`~.api_requests.SettledGather`:
+  requests counted as they are answered, and all settled (cancelled, outcomes retrieved) however the run ends;
 - ``EvaluationTracker.save_results_aggregated``/``save_results_samples`` (lm_eval's writers of
   ``results_*.json`` and ``samples_*.jsonl``) get a copy with every secret value masked (the one deliberate
   difference from the CLI's files), and a write lm_eval could not do (it only logs a warning) is recorded with
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import io
 import logging
 import signal
@@ -39,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from .api_requests import SettledGather
 from .install import capabilities
 
 #: hooks that fire in every successful run of any backend: the results capture and the model factory
@@ -163,12 +167,14 @@ class RunHooks:
 
     ``captured`` receives ``results`` and ``samples`` from ``simple_evaluate``; ``progress`` is the run's
     :class:`~mera_magic.runner.progress.Progress`; ``reuse`` wraps a backend class for the model cache
-    (``reuse(real_class) -> factory``) and is applied to ``backend`` only.
+    (``reuse(real_class) -> factory``) and is applied to ``backend`` only; ``api`` says the backend sends HTTP
+    requests (its concurrent requests are then counted and settled).
     """
 
     def __init__(self, *, progress: Any, tqdm_class: type, logs: contextlib.AbstractContextManager[Any], printed: Any,
                  backend: str, reuse: Callable[[Any], Any], task_manager: Callable[..., Any],
-                 captured: dict[str, Any]) -> None:
+                 captured: dict[str, Any], api: bool = False) -> None:
+        self._api = api
         self._progress = progress
         self._tqdm_class = tqdm_class
         self._logs = logs
@@ -210,6 +216,7 @@ class RunHooks:
             self._progress_hooks()
             self._library_bars_off()
             self._quiet_helpers()
+            self._api_requests_hook()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -346,6 +353,18 @@ class RunHooks:
         self._patch(sys, "stdout", _ThreadRoutedStream(sys.stdout, self._printed, outside))
         self._patch(sys, "stderr", _ThreadRoutedStream(sys.stderr, self._printed, outside))
 
+    def _api_requests_hook(self) -> None:
+        if not self._api:
+            return
+        try:
+            import lm_eval.models.api_models as api_models
+        except ImportError:  # lm-eval without its [api] extra: lm_eval itself says what to install
+            return
+        # undone first (last in, first out): what asyncio or aiohttp still has to say about this run's requests
+        # when they are collected lands in this run's log, which is captured until later
+        self._stack.callback(gc.collect)
+        self._patch(api_models, "tqdm_asyncio", SettledGather(self._tqdm_class, self.fired))
+
     def _library_bars_off(self) -> None:
         """datasets and huggingface_hub draw their own bars (widgets in a notebook): silence them for the run."""
         import datasets
@@ -389,6 +408,21 @@ class RunHooks:
             for name, module in list(sys.modules.items()):
                 if name.startswith("lm_eval") and getattr(module, "get_git_commit_hash", None) is real:
                     self._patch(module, "get_git_commit_hash", get_git_commit_hash)
+
+
+def configure_lm_eval_logging(level: int) -> None:
+    """Make lm_eval's once-per-process logging setup now, outside any run (0.4.13 adds its stderr handler on the
+    first ``setup_logging`` call), so that handler is bound to the real stderr instead of to one run's log."""
+    try:
+        import lm_eval.utils as lm_utils
+    except ImportError:  # pragma: no cover - lm_eval is a dependency
+        return
+    setup = getattr(lm_utils, "setup_logging", None)
+    if callable(setup) and not getattr(lm_utils, "_LOGGING_CONFIGURED", True):
+        logger = logging.getLogger("lm_eval")
+        before = logger.level
+        setup(verbosity=level)
+        logger.setLevel(before)
 
 
 def run_cli_body(namespace: Any) -> None:

@@ -24,12 +24,11 @@ from ..findings import Finding
 from ..secrets import register_spec
 from ..session import SESSION
 from ..spec import RunSpec
-from .api_requests import requests_done
 from .child import evaluate_in_child
 from .failures import explain_failure
 from .inprocess import evaluate_in_process
 from .models import ModelCache
-from .progress import Progress
+from .progress import Progress, requests_done
 
 __all__ = ["model_cache", "run"]
 

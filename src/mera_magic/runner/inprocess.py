@@ -25,7 +25,6 @@ from ..lmeval.parser import parse_defaults
 from ..lmeval.tasks import task_index
 from ..probe import is_api_backend
 from ..spec import RunSpec
-from .api_requests import settled_requests
 from .models import ModelCache, reuse_factory
 from .progress import Progress, ProgressTqdm, StreamToProgress, capture_logs
 
@@ -72,10 +71,10 @@ def evaluate_in_process(spec: RunSpec, progress: Progress, cache: ModelCache, *,
                      printed=StreamToProgress(progress), backend=spec.model,
                      reuse=reuse_factory(cache, spec.model, spec.options.get("device"), progress.note),
                      task_manager=lambda include_path: task_index(include_path, include_defaults).manager,
-                     captured=captured)
+                     captured=captured, api=is_api_backend(spec.model))
     worker = _Worker(work)
     interrupted_at: float | None = None
-    with hooks, settled_requests(is_api_backend(spec.model)):  # lm_eval's API requests: counted, always settled
+    with hooks:
         start = time.monotonic()
         worker.start()
         while worker.is_alive():

@@ -14,6 +14,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from ..lmeval.api_requests import REQUEST_PHASE
+from ..lmeval.hooks import configure_lm_eval_logging
 from ..secrets import mask_text as mask_secrets
 
 #: a tqdm bar drawn as text (by libraries whose bars are not lm_eval's: datasets, transformers)
@@ -172,21 +174,6 @@ class _OnceHandler(LogHandler):
         super().emit(record)
 
 
-def _prepare_lm_eval_logging(level: int) -> None:
-    """lm_eval 0.4.13 adds its stderr handler on the first ``setup_logging`` call; make that call now, outside
-    the run, so the handler is bound to the real stderr (and is set aside below) instead of to one run's log."""
-    try:
-        import lm_eval.utils as lm_utils
-    except ImportError:  # pragma: no cover - lm_eval is a dependency
-        return
-    setup = getattr(lm_utils, "setup_logging", None)
-    if callable(setup) and not getattr(lm_utils, "_LOGGING_CONFIGURED", True):
-        logger = logging.getLogger("lm_eval")
-        before = logger.level
-        setup(verbosity=level)
-        logger.setLevel(before)
-
-
 def _restore_handlers(logger: logging.Logger, before: list[logging.Handler], ours: logging.Handler) -> None:
     """The handlers ``logger`` had, in their order, plus any a library added during the run (not ours)."""
     added = [h for h in logger.handlers if h is not ours and h not in before]
@@ -203,8 +190,11 @@ def capture_logs(progress: Progress) -> Iterator[None]:
     with (the kernel's stderr), so without this every warning (e.g. 12 copies of "Label index was not in within
     range" per closed task) reaches the cell as a raw stderr block.  Their stream handlers are set aside and one
     handler at the run's verbosity takes their records; everything is put back afterwards, however the run ends.
+
+    lm_eval's own once-per-process logging setup is made first (:func:`~mera_magic.lmeval.hooks.
+    configure_lm_eval_logging`), so the handler it adds is bound to the real stderr and set aside here.
     """
-    _prepare_lm_eval_logging(progress.level)
+    configure_lm_eval_logging(progress.level)
     handler = _OnceHandler(progress)
     with contextlib.ExitStack() as stack:
         for name in _CAPTURED_LOGGERS:
@@ -325,3 +315,13 @@ class ProgressTqdm(_tqdm):  # type: ignore[misc]
             progress.advance(phase, int(self.n), self.total)
             progress.end_phase(phase)
         super().close()
+
+
+def requests_done(progress: Progress) -> tuple[int, int | None] | None:
+    """``(answered, total)`` of the run's API requests so far (summed over its request phases), or None."""
+    phases = [p for p in progress.phases if p.name.startswith(REQUEST_PHASE)]
+    if not phases:
+        return None
+    done = sum(p.done for p in phases)
+    totals = [p.total for p in phases]
+    return done, (sum(t for t in totals if t is not None) if all(t is not None for t in totals) else None)
