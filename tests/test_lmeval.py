@@ -109,9 +109,49 @@ def test_a_real_run_fires_every_hook_and_restores_them(demo_model: Path, demo_ta
                                        argv=spec.source_argv())
     hooks: RunHooks = captured["hooks"]
     assert hooks.fired["results"] == 1 and hooks.fired["model"] == 1 and hooks.fired["task_index"] >= 1
+    assert hooks.fired["templates"] > 0 and hooks.fired["environment_info"] == 1
     assert hooks.silent() == [] and hooks.not_restored() == []
     assert _patched_now() == before
     assert "results" in captured and progress.status == "done"
+
+
+@pytest.mark.slow
+def test_environment_is_described_again_only_when_it_changes(demo_model: Path, demo_tasks: Path,
+                                                             tmp_path: Path) -> None:
+    import lm_eval.loggers.utils as logger_utils
+    import torch.utils.collect_env as collect_env
+
+    from mera_magic.runner import run
+
+    real, calls = collect_env.get_pretty_env_info, []
+
+    def counted() -> str:
+        calls.append(1)
+        return real()
+
+    # counts what the run hook calls underneath, where lm_eval looks it up (0.4.4-0.4.9 import it by name)
+    holders = [m for m in (collect_env, logger_utils) if getattr(m, "get_pretty_env_info", None) is real]
+    for holder in holders:
+        holder.get_pretty_env_info = counted
+    cmd = (f"lm_eval --model hf --model_args pretrained={demo_model},dtype=float32 --device cpu --limit 2 "
+           f"--include_path {demo_tasks} --tasks parus --output_path {tmp_path}/")
+    try:
+        first = run(cmd + "a", display=False)
+        second = run(cmd + "b", display=False)
+        described = len(calls)
+        assert described <= 1  # 0 when an earlier test of this process described the same environment
+        assert second.raw["pretty_env_info"] == first.raw["pretty_env_info"] and "PyTorch" in first.raw["pretty_env_info"]
+        new_folder = tmp_path / "site"
+        new_folder.mkdir()
+        sys.path.append(str(new_folder))  # what a `pip install` into a new folder on the path looks like
+        try:
+            run(cmd + "c", display=False)
+        finally:
+            sys.path.remove(str(new_folder))
+        assert len(calls) == described + 1
+    finally:
+        for holder in holders:
+            holder.get_pretty_env_info = real
 
 
 @pytest.mark.slow

@@ -24,7 +24,6 @@ ruHumanEval and ruCodeEval).  The model is loaded once for the whole suite.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 import time
@@ -36,7 +35,6 @@ from typing import Any
 from . import catalog
 from .command import parse_command
 from .errors import CheckError, CompatibilityError, MeraError, ParseError, RunInterrupted
-from .lmeval.hooks import environment_described_once
 from .lmeval.output import CorruptedFile, read_json
 from .session import SESSION
 from .spec import RunSpec
@@ -495,10 +493,7 @@ def run_suite(text_or_spec: RunSpec | str, suite: str, *, namespace: Mapping[str
             row.status = "waiting"
     if display:
         board._show_live()
-    with contextlib.ExitStack() as stack:
-        if any(row.status == "waiting" for row in board.tasks):
-            stack.enter_context(environment_described_once())
-        _run_rows(board, base, suite, namespace)
+    _run_rows(board, base, suite, namespace)
     return board
 
 

@@ -9,6 +9,11 @@ For the duration of one run, and only then:
 - lm_eval's (and transformers') ``tqdm`` bars, its log records and its printed text feed the cell's progress;
   datasets' and the hub's own progress widgets are off; the hub's log (its retry warnings) goes to the folded
   log, and lm_eval's ``git describe`` runs with its stderr dropped (no ``fatal: not a git repository``);
+- ``lm_eval.utils.apply_template`` keeps each compiled Jinja template across documents and runs (lm_eval
+  compiles the template again for every document: a third of a small run's time), and torch's
+  ``get_pretty_env_info``, which lm_eval writes into every results file, is made once per environment (it runs
+  ``pip list`` and other commands, about half a second) and again only when an installed package or the visible
+  GPUs change (:func:`environment_key`);
 - for an API backend, ``tqdm_asyncio`` in ``lm_eval.models.api_models`` is a :class:`~.api_requests.SettledGather`:
   requests counted as they are answered, and all settled (cancelled, outcomes retrieved) however the run ends;
 - ``EvaluationTracker.save_results_aggregated``/``save_results_samples`` (lm_eval's writers of
@@ -34,6 +39,7 @@ import copy
 import gc
 import io
 import logging
+import os
 import signal
 import sys
 import threading
@@ -47,6 +53,27 @@ from .install import capabilities
 
 #: hooks that fire in every successful run of any backend: the results capture and the model factory
 EXPECTED = ("results", "model")
+#: compiled task templates, by (lm_eval's Jinja environment, template text), kept across runs
+_TEMPLATES: dict[tuple[int, str], Any] = {}
+_TEMPLATES_KEPT = 4096
+#: torch's description of this environment, by :func:`environment_key`
+_ENVIRONMENT_INFO: dict[tuple[Any, ...], str] = {}
+
+
+def environment_key() -> tuple[Any, ...]:
+    """What torch's environment description depends on and can change in a live kernel: the folders on
+    ``sys.path`` (a ``pip install`` or uninstall changes its folder's modification time), the visible GPUs and
+    ``PATH`` (which ``nvidia-smi``, ``gcc``, ... it runs).  The working directory, where runs write, is left out."""
+    folders = []
+    here = os.getcwd()
+    for entry in sys.path:
+        if entry in ("", ".", here):
+            continue
+        try:
+            folders.append((entry, os.stat(entry).st_mtime_ns))
+        except OSError:
+            continue
+    return (tuple(folders), os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ.get("PATH"))
 
 
 @contextlib.contextmanager
@@ -216,6 +243,8 @@ class RunHooks:
             self._progress_hooks()
             self._library_bars_off()
             self._quiet_helpers()
+            self._template_cache_hook()
+            self._environment_info_hook()
             self._api_requests_hook()
         except BaseException:
             self.__exit__(None, None, None)
@@ -352,6 +381,48 @@ class RunHooks:
         outside = {thread.ident for thread in threading.enumerate() if thread.ident is not None}
         self._patch(sys, "stdout", _ThreadRoutedStream(sys.stdout, self._printed, outside))
         self._patch(sys, "stderr", _ThreadRoutedStream(sys.stderr, self._printed, outside))
+
+    def _template_cache_hook(self) -> None:
+        import lm_eval.utils as lm_utils
+
+        jinja, real = getattr(lm_utils, "env", None), getattr(lm_utils, "apply_template", None)
+        # only over the implementation it stands for (compile with lm_eval's environment, then render the doc)
+        if jinja is None or getattr(getattr(real, "__code__", None), "co_names", None) != ("env", "from_string",
+                                                                                             "render"):
+            return
+        fired = self.fired
+
+        def apply_template(template: str, doc: dict[str, Any]) -> str:
+            fired["templates"] += 1
+            key = (id(jinja), template)
+            compiled = _TEMPLATES.get(key)
+            if compiled is None:
+                if len(_TEMPLATES) >= _TEMPLATES_KEPT:
+                    _TEMPLATES.clear()
+                compiled = _TEMPLATES[key] = jinja.from_string(template)
+            return str(compiled.render(**doc))
+
+        self._patch(lm_utils, "apply_template", apply_template)
+
+    def _environment_info_hook(self) -> None:
+        if "torch" not in sys.modules:  # an API run that never imports torch: nothing to gain
+            return
+        import torch.utils.collect_env as collect_env
+
+        real, fired = collect_env.get_pretty_env_info, self.fired
+
+        def get_pretty_env_info() -> str:
+            fired["environment_info"] += 1
+            key = environment_key()
+            if key not in _ENVIRONMENT_INFO:
+                _ENVIRONMENT_INFO.clear()
+                _ENVIRONMENT_INFO[key] = real()
+            return _ENVIRONMENT_INFO[key]
+
+        self._patch(collect_env, "get_pretty_env_info", get_pretty_env_info)
+        logger_utils = sys.modules.get("lm_eval.loggers.utils")  # 0.4.4-0.4.9 import the name at module level
+        if logger_utils is not None and getattr(logger_utils, "get_pretty_env_info", None) is real:
+            self._patch(logger_utils, "get_pretty_env_info", get_pretty_env_info)
 
     def _api_requests_hook(self) -> None:
         if not self._api:
@@ -499,32 +570,3 @@ class ReuseFactory:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
-
-
-@contextlib.contextmanager
-def environment_described_once() -> Iterator[None]:
-    """lm_eval describes the environment in every results file with torch's ``get_pretty_env_info``, which runs
-    ``pip list`` and other commands (about 2 s a task); within one suite the environment is the same, so the
-    description is made once and reused.  Undone when the suite ends."""
-    try:
-        import lm_eval.loggers.utils as logger_utils
-        import torch.utils.collect_env as collect_env
-    except ImportError:  # pragma: no cover - lm_eval and torch are dependencies
-        yield
-        return
-    real = collect_env.get_pretty_env_info
-    memo: list[str] = []
-
-    def get_pretty_env_info() -> str:
-        if not memo:
-            memo.append(real())
-        return memo[0]
-
-    targets = [m for m in (collect_env, logger_utils) if getattr(m, "get_pretty_env_info", None) is real]
-    for module in targets:
-        setattr(module, "get_pretty_env_info", get_pretty_env_info)  # noqa: B010
-    try:
-        yield
-    finally:
-        for module in targets:
-            setattr(module, "get_pretty_env_info", real)  # noqa: B010
