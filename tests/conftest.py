@@ -20,6 +20,10 @@ Session fixtures:
 * ``demo_scored_output``   ``cli_output(SCORED_TASKS, "--log_samples")``;
 * ``demo_predict_output``  ``cli_output(("mera_demo",), "--predict_only")`` (all regular tasks; the closed
   ``rummlu`` included).
+
+Per test: ``english`` sets the session's language to English for the test (findings are worded in it; the default
+is Russian) and restores the one before; modules that compare English texts use it with
+``pytestmark = pytest.mark.usefixtures("english")``.
 """
 
 from __future__ import annotations
@@ -67,6 +71,19 @@ def offline_env() -> Iterator[dict[str, str]]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture()
+def english() -> Iterator[None]:
+    """The session's language is English for this test (findings, help texts), then what it was."""
+    from mera_magic.session import SESSION
+
+    before = SESSION.config.language
+    SESSION.config.language = "en"
+    try:
+        yield
+    finally:
+        SESSION.config.language = before
 
 
 @pytest.fixture(scope="session")

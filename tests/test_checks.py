@@ -11,6 +11,9 @@ import pytest
 from mera_magic import check, parse
 from mera_magic.checks import CACHE_OWNER_SUFFIX, Finding
 
+#: these tests compare English texts (the session's default language is Russian)
+pytestmark = pytest.mark.usefixtures("english")
+
 MC_TASK = """task: tiny_mc
 dataset_path: json
 dataset_kwargs:

@@ -23,6 +23,9 @@ from mera_magic.lmeval.backends import backend_names
 from mera_magic.lmeval.install import version_tuple
 from mera_magic.lmeval.tasks import read_task_yaml
 
+#: these tests compare English texts (the session's default language is Russian)
+pytestmark = pytest.mark.usefixtures("english")
+
 HAS_HF_MULTIMODAL = "hf-multimodal" in backend_names()
 needs_hf_multimodal = pytest.mark.skipif(
     not HAS_HF_MULTIMODAL, reason=f"lm_eval {version_tuple()} has no hf-multimodal backend (it came with 0.4.5)")

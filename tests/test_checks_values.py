@@ -13,6 +13,9 @@ from mera_magic import RunSpec, parse
 from mera_magic.checks_values import annotation_types, model_arg_problem, torch_dtype_names
 from mera_magic.lmeval.backends import get_backend
 
+#: these tests compare English texts (the session's default language is Russian)
+pytestmark = pytest.mark.usefixtures("english")
+
 BASE = "lm_eval --model hf --model_args pretrained=/tmp --tasks parus"
 
 

@@ -14,6 +14,9 @@ import pytest
 from mera_magic import check, parse
 from mera_magic.probe import api_findings, is_api_backend, models_url, parallel_findings
 
+#: these tests compare English texts (the session's default language is Russian)
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.mark.parametrize("base_url,expected", [
     ("http://h:1/v1/completions", "http://h:1/v1/models"),

@@ -4,7 +4,8 @@ Each check is a small function ``(ctx) -> Iterable[Finding]``; :func:`check` run
 the flag (``where``) and the fix.  Errors stop ``%%mera`` before it runs; warnings and notes are shown.
 Checks import nothing heavy: flags come from lm_eval's parser, backends from its source, task names from its
 task index (built once per include path).  What a run needs from outside the command (packages, models, servers,
-GPUs) is checked by :mod:`mera_magic.preflight`.
+GPUs) is checked by :mod:`mera_magic.preflight`.  Every finding is worded from the texts table
+(:mod:`mera_magic.texts_findings`) in the session's language, through :func:`mera_magic.preflight.say.finding`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .command import Parsed, parse_command
-from .findings import Finding, Level, did_you_mean
+from .findings import Finding
 from .lmeval.backends import backend_names, get_backend
 from .lmeval.install import version_tuple
 from .lmeval.parser import lm_eval_options
+from .preflight.say import finding, maybe
 from .spec import RunSpec, is_secret_name, sanitize_model_name
 
 #: file kept next to a --use_cache database, naming the model whose answers it holds
@@ -39,26 +41,19 @@ class _Context:
     task_yamls: dict[str, Any] = field(default_factory=dict)
 
 
-def _f(level: Level, code: str, message: str, where: str = "") -> Finding:
-    return Finding(level, code, message, where)
-
-
 # -- flags and backend ---------------------------------------------------------------------------------------
 def _unknown_options(ctx: _Context) -> Iterable[Finding]:
     known = {o.dest: o for o in lm_eval_options()}
     for dest in ctx.spec.options:
         if dest not in known:
-            yield _f("error", "unknown-option",
-                     f"`--{dest}` is not an option of the installed lm_eval.{did_you_mean(dest, list(known))}",
-                     f"options.{dest}")
+            yield finding("error", "unknown-option", f"options.{dest}", dest=dest, hint=maybe(dest, list(known)))
 
 
 def _backend(ctx: _Context) -> Iterable[Finding]:
     names = backend_names()
     if names and ctx.spec.model not in names:
-        yield _f("error", "unknown-backend",
-                 f"`--model {ctx.spec.model}` is not a backend of the installed lm_eval."
-                 f"{did_you_mean(ctx.spec.model, names)} Backends: {', '.join(names)}.", "model")
+        yield finding("error", "unknown-backend", "model", backend=ctx.spec.model, hint=maybe(ctx.spec.model, names),
+                      names=", ".join(names))
 
 
 def _model_args(ctx: _Context) -> Iterable[Finding]:
@@ -75,30 +70,26 @@ def _model_args(ctx: _Context) -> Iterable[Finding]:
     for key in ctx.spec.model_args:
         if key in accepted or key == "trust_remote_code" or key in review.explained or backend.extra_keys == "forwarded":
             continue
-        hint = did_you_mean(key, accepted)
+        hint = maybe(key, accepted)
         where = f"model_args.{key}"
         if backend.extra_keys == "ignored" and (note := ignored_but_documented(ctx.spec, backend, key)):
             yield note
         elif backend.extra_keys == "ignored":
-            yield _f("error", "model-arg-ignored",
-                     f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}), and lm_eval would "
-                     f"silently ignore it.{hint} Remove it or fix the name.", where)
+            yield finding("error", "model-arg-ignored", where, arg=key, backend=ctx.spec.model,
+                          cls=backend.class_name, hint=hint)
         else:
-            yield _f("error", "model-arg-unknown",
-                     f"`{key}` is not a parameter of `{ctx.spec.model}` ({backend.class_name}); lm_eval would fail "
-                     f"with a TypeError.{hint}", where)
+            yield finding("error", "model-arg-unknown", where, arg=key, backend=ctx.spec.model,
+                          cls=backend.class_name, hint=hint)
     default = backend.arg("pretrained")
     if ctx.spec.model_name is None and default is not None and not default.required and backend.arg("model") is None:
-        shown = f" (lm_eval's default is `{default.default_text}`)" if default and default.default_text else ""
-        yield _f("warning", "no-model-name",
-                 f"--model_args has no `pretrained`{shown}: name the model to evaluate, e.g. "
-                 "`--model_args pretrained=Qwen/Qwen2-0.5B-Instruct`.", "model_args.pretrained")
+        from .texts import text
+
+        shown = text("finding.no-model-name-default", default=default.default_text) if default.default_text else ""
+        yield finding("warning", "no-model-name", "model_args.pretrained", default=shown)
     pretrained = ctx.spec.model_args.get("pretrained")
     if isinstance(pretrained, str) and pretrained.startswith("."):
-        yield _f("warning", "hidden-output-folder",
-                 f"`pretrained={pretrained}` starts with `.`: lm_eval names the results folder after it "
-                 f"(`{sanitize_model_name(pretrained)}`), which is a hidden folder. Pass an absolute path "
-                 f"(e.g. `pretrained=$PWD/{pretrained.lstrip('./')}`) to get a visible one.", "model_args.pretrained")
+        yield finding("warning", "hidden-output-folder", "model_args.pretrained", value=pretrained,
+                      folder=sanitize_model_name(pretrained), relative=pretrained.lstrip("./"))
 
 
 def _batch_size(ctx: _Context) -> Iterable[Finding]:
@@ -108,13 +99,9 @@ def _batch_size(ctx: _Context) -> Iterable[Finding]:
     backend = get_backend(ctx.spec.model)
     support = backend.auto_batch if backend else "supported"
     if support == "unsupported":
-        yield _f("error", "auto-batch-unsupported",
-                 f"`--batch_size {value}` is not supported by `{ctx.spec.model}` in the installed lm_eval: "
-                 "give a number, e.g. `--batch_size 1`.", "options.batch_size")
+        yield finding("error", "auto-batch-unsupported", "options.batch_size", value=value, backend=ctx.spec.model)
     elif support == "becomes-1":
-        yield _f("warning", "auto-batch-ignored",
-                 f"`--batch_size {value}`: `{ctx.spec.model}` cannot tune the batch size and uses 1; for "
-                 "parallel requests set `num_concurrent` in --model_args.", "options.batch_size")
+        yield finding("warning", "auto-batch-ignored", "options.batch_size", value=value, backend=ctx.spec.model)
 
 
 # -- combinations of flags -------------------------------------------------------------------------------------
@@ -122,41 +109,29 @@ def _combinations(ctx: _Context) -> Iterable[Finding]:
     o = ctx.spec.options
     multiturn = o.get("fewshot_as_multiturn")
     if multiturn and not o.get("apply_chat_template"):
-        yield _f("error", "multiturn-without-chat-template",
-                 "`--fewshot_as_multiturn` needs `--apply_chat_template`: add it, or drop --fewshot_as_multiturn.",
-                 "options.fewshot_as_multiturn")
+        yield finding("error", "multiturn-without-chat-template", "options.fewshot_as_multiturn")
     for dest in ("log_samples", "predict_only"):
         if o.get(dest) and not o.get("output_path"):
-            yield _f("error", "no-output-path",
-                     f"`--{dest}` needs `--output_path`: add e.g. `--output_path $PWD/mera_results` "
-                     "(the samples are written there).", f"options.{dest}")
+            yield finding("error", "no-output-path", f"options.{dest}", dest=dest)
     if o.get("samples") is not None and o.get("limit") is not None:
-        yield _f("error", "samples-with-limit",
-                 "`--samples` and `--limit` cannot be used together: keep one of them.", "options.samples")
+        yield finding("error", "samples-with-limit", "options.samples")
     device = str(o.get("device", ""))
     if re.fullmatch(r"cuda:\d+", device):
-        yield _f("warning", "device-index",
-                 f"`--device {device}`: the MERA guide recommends choosing the GPU with "
-                 f"`CUDA_VISIBLE_DEVICES={device.split(':')[1]}` and `--device cuda` instead.", "options.device")
+        yield finding("warning", "device-index", "options.device", device=device, index=device.split(":")[1])
     if ctx.spec.model.startswith("vllm") and device and device != "cuda":
-        yield _f("warning", "vllm-device",
-                 f"vLLM ignores `--device {device}`; choose GPUs with CUDA_VISIBLE_DEVICES.", "options.device")
+        yield finding("warning", "vllm-device", "options.device", device=device)
     if not o.get("output_path") and not o.get("predict_only"):
-        yield _f("info", "results-not-saved",
-                 "No `--output_path`: results are shown here but not written to disk (MERA's submission needs "
-                 "`--output_path ... --log_samples`).", "options.output_path")
+        yield finding("info", "results-not-saved", "options.output_path")
     verbosity = o.get("verbosity")
     if verbosity and version_tuple() >= (0, 4, 10):
-        yield _f("info", "verbosity-late",
-                 f"In lm_eval {'.'.join(map(str, version_tuple()))} `--verbosity {verbosity}` only takes effect after "
-                 "the evaluation; mera-magic applies it to the log shown here for the whole run.", "options.verbosity")
+        yield finding("info", "verbosity-late", "options.verbosity", version=".".join(map(str, version_tuple())),
+                      verbosity=verbosity)
     include = o.get("include_path")
     if include and not Path(str(include)).exists():
         from .preflight.mera import missing_folder
 
-        yield missing_folder(str(include)) or _f(
-            "error", "include-path-missing", f"`--include_path {include}` does not exist (from {os.getcwd()}).",
-            "options.include_path")
+        yield missing_folder(str(include)) or finding("error", "include-path-missing", "options.include_path",
+                                                      path=include, cwd=os.getcwd())
 
 
 def _chat_backend(ctx: _Context) -> Iterable[Finding]:
@@ -164,17 +139,12 @@ def _chat_backend(ctx: _Context) -> Iterable[Finding]:
     if backend is None or not backend.chat_only:
         return
     if not ctx.spec.options.get("apply_chat_template"):
-        yield _f("error", "chat-backend-without-template",
-                 f"`{ctx.spec.model}` sends chat messages, which lm_eval builds only with `--apply_chat_template` "
-                 "(without it the run fails at the first request): add `--apply_chat_template`.",
-                 "options.apply_chat_template")
+        yield finding("error", "chat-backend-without-template", "options.apply_chat_template", backend=ctx.spec.model)
     for task, types in ctx.task_types.items():
         bad = types & {"multiple_choice", "loglikelihood", "loglikelihood_rolling"}
         if bad:
-            yield _f("error", "chat-backend-loglikelihood",
-                     f"`{ctx.spec.model}` is a chat backend and returns no log-likelihoods, but `{task}` is "
-                     f"{'/'.join(sorted(bad))}. Use its `_gen` twin, or a completions backend "
-                     f"(`{ctx.spec.model.replace('chat-', '')}`).", "tasks")
+            yield finding("error", "chat-backend-loglikelihood", "tasks", backend=ctx.spec.model, task=task,
+                          types="/".join(sorted(bad)), completions=ctx.spec.model.replace("chat-", ""))
 
 
 # -- environment -------------------------------------------------------------------------------------------------
@@ -185,37 +155,26 @@ def _environment(ctx: _Context) -> Iterable[Finding]:
         items = cvd.split(",")
         ok = cvd == "" or all(re.fullmatch(r"\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-zA-Z/-]+", i) for i in items)
         if not ok:
-            yield _f("error", "cuda-visible-devices",
-                     f"`CUDA_VISIBLE_DEVICES={cvd}` is malformed: write GPU indices separated by commas without "
-                     "spaces, e.g. `CUDA_VISIBLE_DEVICES=0,1`.", "env.CUDA_VISIBLE_DEVICES")
+            yield finding("error", "cuda-visible-devices", "env.CUDA_VISIBLE_DEVICES", cvd=cvd)
         elif len(set(items)) != len(items):
-            yield _f("error", "cuda-visible-devices",
-                     f"`CUDA_VISIBLE_DEVICES={cvd}` names a GPU twice.", "env.CUDA_VISIBLE_DEVICES")
+            yield finding("error", "cuda-visible-devices", "env.CUDA_VISIBLE_DEVICES",
+                          text_code="cuda-visible-devices-twice", cvd=cvd)
     size = env.get("HF_DATASETS_IN_MEMORY_MAX_SIZE")
     if size is not None and not size.isdigit():
-        yield _f("error", "in-memory-size",
-                 f"`HF_DATASETS_IN_MEMORY_MAX_SIZE={size}` must be a number of bytes, e.g. 23400000.",
-                 "env.HF_DATASETS_IN_MEMORY_MAX_SIZE")
+        yield finding("error", "in-memory-size", "env.HF_DATASETS_IN_MEMORY_MAX_SIZE", size=size)
     tp = env.get("TOKENIZERS_PARALLELISM")
     if tp is not None and tp.lower() not in ("true", "false", "1", "0"):
-        yield _f("warning", "tokenizers-parallelism",
-                 f"`TOKENIZERS_PARALLELISM={tp}`: use true or false (the guide recommends false).",
-                 "env.TOKENIZERS_PARALLELISM")
+        yield finding("warning", "tokenizers-parallelism", "env.TOKENIZERS_PARALLELISM", value=tp)
     if ctx.parsed is not None:
         from .preflight.shell import check_shell
 
         yield from check_shell(ctx.parsed)
         for name in ctx.parsed.literal_env:
             if is_secret_name(name) and env.get(name):
-                yield _f("warning", "literal-secret",
-                         f"`{name}` is written literally in the cell, so it will be saved in the notebook. Write "
-                         f"`{name}=${name}` and keep the value in the environment, or run `%mera secret {name}` "
-                         "(asks for it without showing it).", f"env.{name}")
+                yield finding("warning", "literal-secret", f"env.{name}", name=name)
     for key, value in ctx.spec.model_args.items():
         if is_secret_name(key) and value and ctx.parsed is not None and f"{key}={value}" in ctx.parsed.text:
-            yield _f("warning", "literal-secret",
-                         f"model_args `{key}` is written literally in the cell: use `{key}=$SOME_VARIABLE` with "
-                         "`%mera secret SOME_VARIABLE`.", f"model_args.{key}")
+            yield finding("warning", "literal-secret", f"model_args.{key}", text_code="literal-secret-model-arg", arg=key)
 
 
 def _use_cache(ctx: _Context) -> Iterable[Finding]:
@@ -231,11 +190,9 @@ def _use_cache(ctx: _Context) -> Iterable[Finding]:
         return
     now = cache_owner(ctx.spec)
     if before != now:
-        yield _f("warning", "cache-other-model",
-                 f"`--use_cache {prefix}` holds answers of `{before.get('model')} {before.get('name')}`, not of "
-                 f"`{now['model']} {now['name']}`: lm_eval's cache does not tell models apart, so this run would "
-                 f"reuse the other model's answers. Use a new path, e.g. `--use_cache lm_cache/{sanitize_model_name(str(now['name']))}`.",
-                 "options.use_cache")
+        yield finding("warning", "cache-other-model", "options.use_cache", path=prefix,
+                      cached=f"{before.get('model')} {before.get('name')}", now=f"{now['model']} {now['name']}",
+                      folder=sanitize_model_name(str(now["name"])))
 
 
 def cache_owner(spec: RunSpec) -> dict[str, Any]:
@@ -246,7 +203,7 @@ def cache_owner(spec: RunSpec) -> dict[str, Any]:
 # -- tasks -----------------------------------------------------------------------------------------------------------
 def _tasks(ctx: _Context) -> Iterable[Finding]:
     if not ctx.spec.tasks:
-        yield _f("error", "no-tasks", "No `--tasks` given: name at least one, e.g. `--tasks rummlu,parus`.", "tasks")
+        yield finding("error", "no-tasks", "tasks")
         return
     if not ctx.check_tasks:
         return
@@ -264,10 +221,12 @@ def _tasks(ctx: _Context) -> Iterable[Finding]:
     explained, missing = mera_tasks_without_folder(ctx.spec, list(missing))
     yield from explained
     for name in missing:
-        where = f" in `{include}` or" if include else ""
-        yield _f("error", "unknown-task",
-                 f"task `{name}` is not found{where} among lm_eval's tasks.{did_you_mean(name, index.names)}"
-                 + ("" if include else " For MERA tasks add `--include_path ./benchmark_tasks`."), "tasks")
+        hint = maybe(name, index.names)
+        if include:
+            yield finding("error", "unknown-task", "tasks", text_code="unknown-task-in-folder", name=name,
+                          include=include, hint=hint)
+        else:
+            yield finding("error", "unknown-task", "tasks", name=name, hint=hint)
 
 
 def _mera_tasks(ctx: _Context) -> Iterable[Finding]:
@@ -283,10 +242,8 @@ def _mera_tasks(ctx: _Context) -> Iterable[Finding]:
             if catalog.has_test_answers(ctx.task_yamls.get(name)) is not True:  # a local copy with answers is open
                 closed.append(name)
     if closed:
-        yield _f("warning", "closed-test-without-predict-only",
-                 f"{', '.join(f'`{n}`' for n in closed)}: MERA's test answers are closed, so local metrics would be "
-                 "0 or meaningless. Add `--predict_only` (as MERA's scripts do) and score on the website, or run the "
-                 "`_localscore` variant for local numbers.", "options.predict_only")
+        yield finding("warning", "closed-test-without-predict-only", "options.predict_only",
+                      tasks=", ".join(f"`{n}`" for n in closed))
 
 
 def _task_folder(ctx: _Context) -> Iterable[Finding]:

@@ -20,6 +20,7 @@ and ``inputs.image*`` fields a document carries). The findings:
 
 ``LOAD_*``, ``LM_EVAL_MEDIA_DIR``, ``HARNESS_RESIZE_IMAGES``, ``INPUT_IMAGE_*`` and ``LMEVAL_HASHMM`` are
 environment variables (``NAME=VALUE`` before ``lm_eval``), never flags: :data:`MEDIA_ENV` lists them.
+The findings' texts are in :mod:`mera_magic.texts_findings` (Russian and English).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from .findings import Finding
 from .lmeval.backends import backend_names, get_backend
 from .lmeval.install import lm_eval_dir, lm_eval_version
 from .lmeval.parser import option_info
+from .preflight.say import finding
 from .spec import RunSpec
+from .texts import text
 
 #: MERA's media-loading modes (``multimodal_tasks/load_media.py``): exactly one may be ``1``
 LOAD_MODES = ("LOAD_OBJECT", "LOAD_BYTES", "LOAD_BASE64", "LOAD_FILES")
@@ -55,10 +58,6 @@ _MODALITIES = {"doc_to_image": "image", "doc_to_audio": "audio", "doc_to_video":
 #: a tag is expanded (each task's YAML read) only in an index this small: an include path, not lm_eval's own
 _TAG_SCAN_LIMIT = 3000
 _SCORED_BY_LOGLIKELIHOOD = {"multiple_choice", "loglikelihood", "loglikelihood_rolling"}
-
-
-def _f(level: Any, code: str, message: str, where: str = "") -> Finding:
-    return Finding(level, code, message, where)
 
 
 # -- what the installed lm_eval offers -------------------------------------------------------------------------
@@ -215,10 +214,8 @@ def _backend_version(spec: RunSpec) -> Iterable[Finding]:
     since = VISION_BACKENDS.get(spec.model)
     names = backend_names()
     if since and names and spec.model not in names:
-        yield _f("error", "mm-backend-missing",
-                 f"`--model {spec.model}` is not in the installed lm_eval {lm_eval_version()}: it came with lm_eval "
-                 f"{since}. Install a newer one (`pip install -U \"lm-eval[hf]>={since}\"`) or MERA_MULTIMODAL's "
-                 "lm-eval, in which MERA's multimodal tasks run.", "model")
+        yield finding("error", "mm-backend-missing", "model", backend=spec.model, version=lm_eval_version(),
+                      since=since)
 
 
 def _flash_attention(spec: RunSpec) -> Iterable[Finding]:
@@ -229,9 +226,7 @@ def _flash_attention(spec: RunSpec) -> Iterable[Finding]:
     device = str(spec.options.get("device", ""))
     # a missing flash-attn package is the pre-flight package check's (mera_magic.preflight.packages)
     if device == "cpu" or device == "mps":
-        yield _f("error", "flash-attn",
-                 f"`attn_implementation={wanted}` runs on CUDA GPUs only, not with `--device {device}`: use "
-                 "`attn_implementation=sdpa`.", where)
+        yield finding("error", "flash-attn", where, value=wanted, device=device)
 
 
 def _media_env(spec: RunSpec) -> Iterable[Finding]:
@@ -239,30 +234,24 @@ def _media_env(spec: RunSpec) -> Iterable[Finding]:
     for name in LOAD_MODES:
         value = env.get(name)
         if value is not None and value not in ("1", "0", ""):
-            yield _f("warning", "media-env",
-                     f"`{name}={value}` has no effect: MERA's load_media.py switches a mode on only for the value "
-                     f"1 (`{name}=1`).", f"env.{name}")
+            yield finding("warning", "media-env", f"env.{name}", text_code="media-env-value", name=name, value=value)
     on = [n for n in LOAD_MODES if env.get(n) == "1"]
     if len(on) > 1:
-        yield _f("error", "media-env",
-                 f"{' and '.join(f'`{n}=1`' for n in on)}: MERA's load_media.py accepts one media mode and stops "
-                 "with \"the type of media to load is ambiguous\". Keep one of them.", f"env.{on[1]}")
+        yield finding("error", "media-env", f"env.{on[1]}", text_code="media-env-ambiguous",
+                      modes=text("finding.word.and").join(f"`{n}=1`" for n in on))
     mode = on[0] if len(on) == 1 else None
     if spec.model == "hf-multimodal" and mode in ("LOAD_BYTES", "LOAD_BASE64", "LOAD_FILES"):
-        yield _f("error", "media-env",
-                 f"`{mode}=1` hands images to the model as {_MODE_TEXT[mode]}, but hf-multimodal needs Pillow "
-                 "images: drop it (or use `LOAD_OBJECT=1`, the default).", f"env.{mode}")
+        yield finding("error", "media-env", f"env.{mode}", text_code="media-env-hf-multimodal", mode=mode,
+                      given=text(_MODE_TEXT[mode]))
     if (spec.model == "vllm-vlm" and mode == "LOAD_BASE64"
             and option_info("pass_multimodal_args_to_chat_history") is None):
-        yield _f("warning", "media-env",
-                 "`LOAD_BASE64=1` with vllm-vlm is MERA's setting for its own lm-eval (with "
-                 "`--pass_multimodal_args_to_chat_history`, which the installed lm_eval lacks); stock vllm-vlm needs "
-                 "Pillow images: drop LOAD_BASE64.", "env.LOAD_BASE64")
+        yield finding("warning", "media-env", "env.LOAD_BASE64", text_code="media-env-vllm-base64")
     yield from _stale_load_media(env)
 
 
-_MODE_TEXT = {"LOAD_BYTES": "raw bytes", "LOAD_BASE64": "base64 data URLs", "LOAD_FILES": "file paths",
-              "LOAD_OBJECT": "Pillow images"}
+#: how each mode hands images to the model (a text key)
+_MODE_TEXT = {"LOAD_BYTES": "finding.media-mode.LOAD_BYTES", "LOAD_BASE64": "finding.media-mode.LOAD_BASE64",
+              "LOAD_FILES": "finding.media-mode.LOAD_FILES", "LOAD_OBJECT": "finding.media-mode.LOAD_OBJECT"}
 _MODE_ATTRIBUTES = {"LOAD_OBJECT": "load_object", "LOAD_BYTES": "load_bytes", "LOAD_BASE64": "load_base64",
                     "LOAD_FILES": "load_files"}
 
@@ -277,10 +266,7 @@ def _stale_load_media(env: dict[str, str]) -> Iterable[Finding]:
     left_on = [n for n, attr in _MODE_ATTRIBUTES.items() if getattr(module, attr) and n not in env]
     if left_on:
         name = left_on[0]
-        yield _f("warning", "media-env",
-                 f"MERA's load_media.py was imported in this kernel with `{name}=1`, and it reads the variable only "
-                 f"once: this run would still use it. Write `{name}=0` in the cell (the run then goes to a fresh "
-                 "process), or restart the kernel.", f"env.{name}")
+        yield finding("warning", "media-env", f"env.{name}", text_code="media-env-stale", name=name)
 
 
 def _task_checks(spec: RunSpec) -> Iterable[Finding]:
@@ -297,37 +283,28 @@ def _task_checks(spec: RunSpec) -> Iterable[Finding]:
     backends = multimodal_backends()
     if backends and spec.model not in backends and spec.model in backend_names():
         choices = ", ".join(f"`{b}`" for b in sorted(VISION_BACKENDS) if b in backends)
-        yield _f("error", "mm-text-backend",
-                 f"{names} need{'s' if len(tasks) == 1 else ''} images or sound, but `{spec.model}` is a text-only "
-                 f"backend: lm_eval would stop. Use {choices or 'a multimodal backend'} (MERA's guide: "
-                 "`--model hf-multimodal`).", "model")
+        yield finding("error", "mm-text-backend", "model",
+                      text_code="mm-text-backend-one" if len(tasks) == 1 else "mm-text-backend", tasks=names,
+                      backend=spec.model, choices=choices or text("finding.mm-any-backend"))
         return
     if not is_vision_backend(spec.model):
         return
     other = sorted({m for t in tasks.values() for m in t.modalities} - {"image"})
     if other:
         which = [t.name for t in tasks.values() if t.modalities - {"image"}]
-        yield _f("error", "mm-modality",
-                 f"{', '.join(f'`{n}`' for n in which[:6])}: {'/'.join(other)} tasks, but `{spec.model}` reads "
-                 "images only. Run them with an audio backend (e.g. `hf-audiolm-qwen`) as MERA's README says.",
-                 "tasks")
+        modality = {"audio": "finding.modality.audio", "video": "finding.modality.video"}
+        yield finding("error", "mm-modality", "tasks", tasks=", ".join(f"`{n}`" for n in which[:6]),
+                      kinds="/".join(text(modality[m]) if m in modality else m for m in other), backend=spec.model)
     loglik = [t.name for t in tasks.values() if t.output_type in _SCORED_BY_LOGLIKELIHOOD]
     if loglik:
-        yield _f("error", "mm-loglikelihood",
-                 f"{', '.join(f'`{n}`' for n in loglik[:6])}: multiple-choice (log-likelihood) tasks with images, "
-                 f"which `{spec.model}` does not score (lm_eval raises NotImplementedError). Use the generative "
-                 "variant.", "tasks")
+        yield finding("error", "mm-loglikelihood", "tasks", tasks=", ".join(f"`{n}`" for n in loglik[:6]),
+                      backend=spec.model)
     if not spec.options.get("apply_chat_template"):
-        yield _f("warning", "mm-chat-template",
-                 f"`{spec.model}` without `--apply_chat_template`: the images are then placed by plain-text "
-                 "`<image>` tags, which most vision-language models were not trained on. MERA's guide runs these "
-                 "tasks with `--apply_chat_template --fewshot_as_multiturn`.", "options.apply_chat_template")
+        yield finding("warning", "mm-chat-template", "options.apply_chat_template", backend=spec.model)
     yield from _max_images(spec, tasks)
     shots = spec.options.get("num_fewshot")
     if isinstance(shots, int) and shots > 0:
-        yield _f("info", "mm-fewshot",
-                 f"`--num_fewshot {shots}` with multimodal tasks: MERA runs its multimodal tasks 0-shot (ruTiE "
-                 "aside), and every example adds its images to the prompt.", "options.num_fewshot")
+        yield finding("info", "mm-fewshot", "options.num_fewshot", shots=shots)
 
 
 def _max_images(spec: RunSpec, tasks: dict[str, MediaTask]) -> Iterable[Finding]:
@@ -338,12 +315,9 @@ def _max_images(spec: RunSpec, tasks: dict[str, MediaTask]) -> Iterable[Finding]
     try:
         limit = int(raw)
     except (TypeError, ValueError):
-        yield _f("error", "mm-max-images", f"`max_images={raw}` must be a whole number, e.g. `max_images=1`.", where)
+        yield finding("error", "mm-max-images", where, text_code="mm-max-images-int", value=raw)
         return
     over = {t.name: t.images_per_doc for t in tasks.values() if t.images_per_doc is not None and t.images_per_doc > limit}
     if over:
         shown = ", ".join(f"`{n}` ({k})" for n, k in list(over.items())[:6])
-        yield _f("warning", "mm-max-images",
-                 f"`max_images={limit}`, but documents of {shown} carry more images: lm_eval gives the model only "
-                 f"the first {limit} and drops the rest of them with their `<image>` tags. Raise it to "
-                 f"`max_images={max(over.values())}` if the model takes that many.", where)
+        yield finding("warning", "mm-max-images", where, limit=limit, tasks=shown, most=max(over.values()))

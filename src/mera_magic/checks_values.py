@@ -14,6 +14,9 @@ A command parsed from text already has the parser's types, so the option checks 
 hand or by the panel, which keeps a value it cannot convert as its raw text (so the command shows it and this
 check reports it).  The model_args checks matter for both: lm_eval converts ``k=v`` by the look of ``v``
 (``1e3`` is a float, ``abc`` a string) and the constructor fails later, or silently misbehaves.
+
+Messages and the problems in them (``finding.value.*``: "is not a number", "— не число") are worded from the texts
+table in the session's language (:mod:`mera_magic.texts_findings`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from typing import Any
 from .checks import Finding
 from .lmeval.backends import BackendArg, get_backend
 from .lmeval.parser import lm_eval_parser
+from .preflight.say import finding
 from .spec import RunSpec, is_secret_name
+from .texts import text
 
 _NAME = re.compile(r"[A-Za-z_][\w.]*")
 _LITERAL = re.compile(r"Literal\[([^\]]*)\]")
@@ -38,10 +43,6 @@ _LITERAL_ITEM = re.compile(r"""'([^']*)'|"([^"]*)"|(-?\d+)""")
 _BASIC = {"int", "float", "bool", "str", "dict", "list", "None", "NoneType", "Any"}
 _WRAPPERS = {"Optional", "Union", "Literal", "typing"}
 _INT = re.compile(r"[+-]?\d+")
-
-
-def _f(code: str, message: str, where: str) -> Finding:
-    return Finding("error", code, message, where)
 
 
 def _shown(value: Any) -> str:
@@ -64,19 +65,20 @@ def batch_size_forms(action: argparse.Action) -> tuple[bool, bool]:
 def batch_size_problem(value: Any, action: argparse.Action | None) -> str | None:
     """Why ``value`` is not a batch size lm_eval accepts, or None when it is one."""
     if isinstance(value, bool):
-        return "is true/false"
+        return text("finding.value.true-false")
     if isinstance(value, int):
-        return None if value > 0 else "is not a positive number"
-    text = str(value).strip()
+        return None if value > 0 else text("finding.value.not-positive")
+    given = str(value).strip()
     auto, auto_n = batch_size_forms(action) if action is not None else (True, True)
-    if _INT.fullmatch(text):
-        return None if int(text) > 0 else "is not a positive number"
-    if auto and text == "auto":
+    if _INT.fullmatch(given):
+        return None if int(given) > 0 else text("finding.value.not-positive")
+    if auto and given == "auto":
         return None
-    if auto_n and text.startswith("auto:") and _INT.fullmatch(text[5:]) and int(text[5:]) > 0:
+    if auto_n and given.startswith("auto:") and _INT.fullmatch(given[5:]) and int(given[5:]) > 0:
         return None
-    forms = ["a whole number"] + (["`auto`"] if auto else []) + (["`auto:N`"] if auto_n else [])
-    return f"is not {', '.join(forms[:-1])} or {forms[-1]}" if len(forms) > 1 else f"is not {forms[0]}"
+    forms = {(False, False): "finding.value.not-int", (True, False): "finding.value.not-int-auto",
+             (False, True): "finding.value.not-int-auto-n", (True, True): "finding.value.not-int-auto-both"}
+    return text(forms[auto, auto_n])
 
 
 def _convert_problem(action: argparse.Action, value: Any) -> str | None:
@@ -88,8 +90,11 @@ def _convert_problem(action: argparse.Action, value: Any) -> str | None:
         kind(value)
     except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
         name = getattr(kind, "__name__", "value")
-        return f"is not a valid {name} ({exc})" if name not in ("int", "float") else \
-            f"is not {'a whole number' if name == 'int' else 'a number'}"
+        if name == "int":
+            return text("finding.value.not-int")
+        if name == "float":
+            return text("finding.value.not-number")
+        return text("finding.value.not-valid", kind=name, error=exc)
     return None
 
 
@@ -105,18 +110,22 @@ def option_value_findings(spec: RunSpec) -> Iterable[Finding]:
         if dest == "batch_size":
             problem = batch_size_problem(value, action)
             if problem:
-                yield _f("invalid-value", f"`{flag} {_shown(value)}` {problem}: lm_eval takes e.g. `{flag} 8`"
-                         + (" or `auto`" if batch_size_forms(action)[0] else "") + ".", where)
+                auto = batch_size_forms(action)[0]
+                yield finding("error", "invalid-value", where,
+                              text_code="invalid-batch-size-auto" if auto else "invalid-batch-size",
+                              flag=flag, value=_shown(value), problem=problem)
             continue
         if action.nargs == 0:
             continue  # a bare switch: its value is the parser's constant
         problem = _convert_problem(action, value)
         if problem:
-            yield _f("invalid-value", f"`{flag} {_shown(value)}` {problem}: lm_eval would reject it.", where)
+            yield finding("error", "invalid-value", where, text_code="invalid-option-value", flag=flag,
+                          value=_shown(value), problem=problem)
             continue
         if action.choices and isinstance(value, str) and value not in [str(c) for c in action.choices]:
             choices = ", ".join(str(c) for c in action.choices)
-            yield _f("invalid-value", f"`{flag} {value}` is not one of lm_eval's choices: {choices}.", where)
+            yield finding("error", "invalid-value", where, text_code="invalid-choice", flag=flag, value=value,
+                          choices=choices)
 
 
 # -- model_args -----------------------------------------------------------------------------------------------
@@ -171,7 +180,7 @@ def model_arg_problem(arg: BackendArg, value: Any) -> str | None:
     if not names and not literals:
         return None
     if value is None:
-        return None if ("None" in names or not arg.required) else "is None, but the parameter is required"
+        return None if ("None" in names or not arg.required) else text("finding.value.none-required")
     if literals and (value in literals or str(value) in [str(v) for v in literals]):
         return None
     if "torch.dtype" in names and isinstance(value, str):
@@ -179,36 +188,37 @@ def model_arg_problem(arg: BackendArg, value: Any) -> str | None:
         if value == "auto" or not dtypes or value in dtypes:
             return None
         close = [d for d in ("bfloat16", "float16", "float32") if d in dtypes]
-        return f"is not a dtype of the installed torch: use `auto` or one of {', '.join(close)}"
+        return text("finding.value.not-dtype", dtypes=", ".join(close))
     if names & {"str", "Any"} or names - _BASIC - {"torch.dtype"}:
         return None  # a string, or a type we cannot judge (a path, a tokenizer object, ...)
     if literals:
-        return f"is not one of {', '.join(str(v) for v in literals)}"
+        return text("finding.value.not-literal", values=", ".join(str(v) for v in literals))
+    kinds = _kind_words(names)
     if isinstance(value, bool):
-        return None if "bool" in names else f"is true/false, but `{arg.name}` takes {_kind_words(names)}"
+        return None if "bool" in names else text("finding.value.is-bool", name=arg.name, kinds=kinds)
     if isinstance(value, int):
-        return None if names & {"int", "float"} else f"is a number, but `{arg.name}` takes {_kind_words(names)}"
+        return None if names & {"int", "float"} else text("finding.value.is-number", name=arg.name, kinds=kinds)
     if isinstance(value, float):
         if "float" in names:
             return None
         if "int" in names and value.is_integer():
-            return (f"is read by lm_eval as the decimal number {value}, but `{arg.name}` takes a whole number: "
-                    f"write `{arg.name}={int(value)}`")
-        return f"is a decimal number, but `{arg.name}` takes {_kind_words(names)}"
+            return text("finding.value.is-decimal-whole", name=arg.name, value=value, whole=int(value))
+        return text("finding.value.is-decimal", name=arg.name, kinds=kinds)
     if isinstance(value, dict):
-        return None if "dict" in names else f"is a mapping, but `{arg.name}` takes {_kind_words(names)}"
+        return None if "dict" in names else text("finding.value.is-mapping", name=arg.name, kinds=kinds)
     if isinstance(value, list):
-        return None if "list" in names else f"is a list, but `{arg.name}` takes {_kind_words(names)}"
-    return f"is text, but `{arg.name}` takes {_kind_words(names)}"
+        return None if "list" in names else text("finding.value.is-list", name=arg.name, kinds=kinds)
+    return text("finding.value.is-text", name=arg.name, kinds=kinds)
 
 
 def _kind_words(names: set[str]) -> str:
-    words = {"int": "a whole number", "float": "a number", "bool": "true or false", "dict": "a JSON mapping",
-             "list": "a JSON list"}
-    parts = [words[n] for n in ("int", "float", "bool", "dict", "list") if n in names]
-    if "int" in names and "float" in names:
-        parts.remove("a whole number")
-    return " or ".join(parts) or "another kind of value"
+    """``a whole number or true or false`` (``целое число или true или false``): what a parameter takes."""
+    wanted = [n for n in ("int", "float", "bool", "dict", "list") if n in names]
+    if "int" in wanted and "float" in wanted:
+        wanted.remove("int")  # a number covers a whole number
+    kinds = {"int": "finding.kind.int", "float": "finding.kind.float", "bool": "finding.kind.bool",
+             "dict": "finding.kind.dict", "list": "finding.kind.list"}
+    return text("finding.word.or").join(text(kinds[n]) for n in wanted) or text("finding.kind.other")
 
 
 def model_arg_value_findings(spec: RunSpec) -> Iterable[Finding]:
@@ -221,15 +231,16 @@ def model_arg_value_findings(spec: RunSpec) -> Iterable[Finding]:
         arg = backend.arg(key)
         if arg is None or is_secret_name(key):
             continue
-        shown = f"`{key}={_shown(value)}`"
         if key == "batch_size" and isinstance(value, str):
             problem = batch_size_problem(value, batch)
             if problem:
-                yield _f("invalid-value", f"{shown} {problem}: write e.g. `batch_size=8`.", f"model_args.{key}")
+                yield finding("error", "invalid-value", f"model_args.{key}", text_code="invalid-model-arg-batch-size",
+                              arg=key, value=_shown(value), problem=problem)
             continue
         problem = model_arg_problem(arg, value)
         if problem:
-            yield _f("invalid-value", f"{shown} {problem}.", f"model_args.{key}")
+            yield finding("error", "invalid-value", f"model_args.{key}", text_code="invalid-model-arg", arg=key,
+                          value=_shown(value), problem=problem)
 
 
 def required_model_args(model: str) -> list[str]:
@@ -251,8 +262,8 @@ def required_arg_findings(spec: RunSpec) -> Iterable[Finding]:
         if spec.model_args.get(key) in (None, ""):
             example = {"base_url": "http://localhost:8000/v1/completions", "model": "Qwen/Qwen2-0.5B-Instruct",
                        "pretrained": "Qwen/Qwen2-0.5B-Instruct"}.get(key, "...")
-            yield _f("missing-model-arg", f"`--model {spec.model}` needs `{key}` in --model_args, e.g. "
-                     f"`--model_args {key}={example}`.", f"model_args.{key}")
+            yield finding("error", "missing-model-arg", f"model_args.{key}", backend=spec.model, arg=key,
+                          example=example)
 
 
 def value_findings(spec: RunSpec) -> list[Finding]:

@@ -15,7 +15,8 @@ Chat backends with log-likelihood tasks and chat backends without ``--apply_chat
 
 For ``--model vllm``, :func:`parallel_findings` compares ``tensor_parallel_size`` x ``data_parallel_size`` with the
 GPUs the run will see (``nvidia-smi -L``, narrowed by ``CUDA_VISIBLE_DEVICES``); :func:`launcher_findings` says
-when ``accelerate launch --num_processes N`` would not split the work (CPU-only machines).
+when ``accelerate launch --num_processes N`` would not split the work (CPU-only machines).  The findings' texts
+are in :mod:`mera_magic.texts_findings` (Russian and English).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from .findings import Finding
 from .lmeval.backends import get_backend
+from .preflight.say import finding
 from .spec import RunSpec
 
 __all__ = ["api_findings", "is_api_backend", "models_url", "launcher_findings", "parallel_findings", "visible_gpus"]
@@ -78,10 +80,6 @@ def _reason(err: BaseException) -> str:
     return str(reason).replace("[Errno 111] ", "")
 
 
-def _f(level: str, code: str, message: str, where: str) -> Finding:
-    return Finding(level, code, message, where)  # type: ignore[arg-type]
-
-
 def api_findings(spec: RunSpec, task_types: Mapping[str, Iterable[str]]) -> list[Finding]:
     """Whether the server behind ``spec``'s ``base_url`` can serve this run's log-likelihood tasks (empty for
     other backends).
@@ -116,21 +114,15 @@ def _echo_findings(base_url: str, model: str, tasks: list[str]) -> list[Finding]
         answer = _request(base_url, payload, ECHO_TIMEOUT)
     except urllib.error.HTTPError as err:
         body = err.read().decode("utf-8", "replace")[:200]
-        return [_f("error", "server-no-echo",
-                   f"the server at {base_url} refused a completion request with `echo` and `logprobs` (HTTP {err.code}: "
-                   f"{body}); {', '.join(tasks)} need(s) the prompt's log-probs. Check that base_url ends in "
-                   "/v1/completions, or use a server that returns them (vLLM: `%mera serve MODEL`).", where)]
+        return [finding("error", "server-no-echo", where, text_code="server-no-echo-refused", base_url=base_url,
+                        status=err.code, body=body, tasks=", ".join(tasks))]
     except (OSError, ValueError) as err:
-        return [_f("warning", "server-echo-unknown",
-                   f"could not check that the server at {base_url} returns echo log-probs ({_reason(err)}).", where)]
+        return [finding("warning", "server-echo-unknown", where, base_url=base_url, reason=_reason(err))]
     choices = (answer or {}).get("choices") or [{}]
     logprobs = choices[0].get("logprobs") if isinstance(choices[0], dict) else None
     values = (logprobs or {}).get("token_logprobs") if isinstance(logprobs, dict) else None
     if not values or len(values) < 2:
-        return [_f("error", "server-no-echo",
-                   f"the server at {base_url} does not return the prompt's log-probs (`echo` with `logprobs`), which "
-                   f"{', '.join(tasks)} need(s) for multiple choice. Serve the model with vLLM (`%mera serve MODEL`) "
-                   "or llama.cpp's server, or run the tasks' generative `_gen` variants.", where)]
+        return [finding("error", "server-no-echo", where, base_url=base_url, tasks=", ".join(tasks))]
     return []
 
 
@@ -187,7 +179,8 @@ def parallel_findings(spec: RunSpec) -> list[Finding]:
         try:
             sizes[key] = int(raw)
         except (TypeError, ValueError):
-            return [_f("error", "parallel-size", f"`{key}={raw}` must be a whole number.", f"model_args.{key}")]
+            return [finding("error", "parallel-size", f"model_args.{key}", text_code="parallel-size-int", arg=key,
+                            value=raw)]
     needed = sizes["tensor_parallel_size"] * sizes["data_parallel_size"]
     if needed <= 1:
         return []
@@ -196,13 +189,10 @@ def parallel_findings(spec: RunSpec) -> list[Finding]:
     what = " x ".join(f"{k}={v}" for k, v in sizes.items() if v > 1)
     if gpus == 0:
         if _vllm_cpu_build():
-            return [_f("info", "parallel-size", f"`{what}` on vLLM's CPU build: {needed} CPU worker processes "
-                       "share this machine's cores (no GPU is visible).", where)]
-        return [_f("error", "parallel-size", f"`{what}` needs {needed} GPUs, but none is visible to this run. Set "
-                   "CUDA_VISIBLE_DEVICES to the GPUs to use, or drop the parallel sizes.", where)]
+            return [finding("info", "parallel-size", where, text_code="parallel-size-cpu", sizes=what, needed=needed)]
+        return [finding("error", "parallel-size", where, text_code="parallel-size-no-gpu", sizes=what, needed=needed)]
     if needed > gpus:
-        return [_f("error", "parallel-size", f"`{what}` needs {needed} GPUs, but this run sees {gpus}. Lower it, or "
-                   f"name more GPUs in CUDA_VISIBLE_DEVICES.", where)]
+        return [finding("error", "parallel-size", where, sizes=what, needed=needed, gpus=gpus)]
     return []
 
 
@@ -235,13 +225,7 @@ def launcher_findings(spec: RunSpec) -> list[Finding]:
         return []
     where = "launcher"
     if "--cpu" in launcher:
-        return [_f("warning", "accelerate-cpu-one-process",
-                   f"`accelerate launch --cpu --num_processes {processes}` starts a single process: accelerate "
-                   "spreads CPU processes only through MPI (`--mpirun_hostfile`). The run is the one-process run; "
-                   "drop --num_processes, or raise --batch_size instead.", where)]
+        return [finding("warning", "accelerate-cpu-one-process", where, processes=processes)]
     if spec.model in ("hf", "huggingface") and visible_gpus(spec.env) < 2:
-        return [_f("warning", "accelerate-no-gpus",
-                   f"`accelerate launch --num_processes {processes}` with fewer than 2 GPUs visible: lm_eval's hf "
-                   f"backend splits the documents only across GPUs, so each of the {processes} processes would "
-                   "evaluate all of them. Run one process instead.", where)]
+        return [finding("warning", "accelerate-no-gpus", where, processes=processes)]
     return []

@@ -1,5 +1,10 @@
-"""The texts of the pre-flight findings (models, servers, devices, packages, the shell language, MERA's task
-folders), in Russian and English: ``finding.<code> -> (ru, en)`` with ``{fields}``.
+"""The texts of every check's findings, in Russian and English: ``finding.<code> -> (ru, en)`` with ``{fields}``.
+
+The pre-flight's (models, servers, devices, packages, the shell language, MERA's task folders), then the run's own
+checks (:mod:`mera_magic.checks`: flags, backend, variables, tasks), typed values (:mod:`mera_magic.checks_values`;
+a ``finding.value.*`` problem follows the value it is about: "`--limit abc` is not a number", "`--limit abc` — не
+число"), multimodal runs (:mod:`mera_magic.checks_multimodal`) and what lies outside the command
+(:mod:`mera_magic.probe`).  Findings are made with :func:`mera_magic.preflight.say.finding`.
 
 :mod:`mera_magic.texts` reads this table into its own, so ``text("finding.<code>")`` answers in the session's
 language like every panel text.  Kept apart from the panel's texts so the two are edited independently.
@@ -160,4 +165,336 @@ FINDING_TEXTS: dict[str, tuple[str, str]] = {
         "репозитория {repo}: `{get}`, затем добавьте `--include_path {fixed}`.",
         "{tasks}: these are MERA tasks, not lm_eval's built-in ones. They live in the `benchmark_tasks` folder of "
         "the repository {repo}: `{get}`, then add `--include_path {fixed}`."),
+    # -- the run's own checks (mera_magic.checks): flags and backend --------------------------------------------
+    "finding.unknown-option": (
+        "`--{dest}`: в установленном lm_eval нет такого флага.{hint}",
+        "`--{dest}` is not an option of the installed lm_eval.{hint}"),
+    "finding.unknown-backend": (
+        "`--model {backend}`: в установленном lm_eval нет такого бэкенда.{hint} Доступные бэкенды: {names}.",
+        "`--model {backend}` is not a backend of the installed lm_eval.{hint} Backends: {names}."),
+    "finding.model-arg-ignored": (
+        "`{arg}` — не параметр `{backend}` ({cls}), и lm_eval молча его проигнорирует.{hint} Уберите его или "
+        "исправьте имя.",
+        "`{arg}` is not a parameter of `{backend}` ({cls}), and lm_eval would silently ignore it.{hint} Remove it "
+        "or fix the name."),
+    "finding.model-arg-unknown": (
+        "`{arg}` — не параметр `{backend}` ({cls}): lm_eval упадёт с TypeError.{hint}",
+        "`{arg}` is not a parameter of `{backend}` ({cls}); lm_eval would fail with a TypeError.{hint}"),
+    "finding.no-model-name": (
+        "В --model_args нет `pretrained`{default}: укажите модель для оценки, например "
+        "`--model_args pretrained=Qwen/Qwen2-0.5B-Instruct`.",
+        "--model_args has no `pretrained`{default}: name the model to evaluate, e.g. "
+        "`--model_args pretrained=Qwen/Qwen2-0.5B-Instruct`."),
+    "finding.no-model-name-default": (" (по умолчанию lm_eval возьмёт `{default}`)",
+                                      " (lm_eval's default is `{default}`)"),
+    "finding.hidden-output-folder": (
+        "`pretrained={value}` начинается с `.`: lm_eval называет папку результатов по модели (`{folder}`), и "
+        "папка получится скрытой. Укажите абсолютный путь (например, `pretrained=$PWD/{relative}`), чтобы она "
+        "была видна.",
+        "`pretrained={value}` starts with `.`: lm_eval names the results folder after it (`{folder}`), which is a "
+        "hidden folder. Pass an absolute path (e.g. `pretrained=$PWD/{relative}`) to get a visible one."),
+    "finding.auto-batch-unsupported": (
+        "`--batch_size {value}`: `{backend}` в установленном lm_eval так не умеет — укажите число, например "
+        "`--batch_size 1`.",
+        "`--batch_size {value}` is not supported by `{backend}` in the installed lm_eval: give a number, e.g. "
+        "`--batch_size 1`."),
+    "finding.auto-batch-ignored": (
+        "`--batch_size {value}`: `{backend}` не подбирает размер батча и возьмёт 1; чтобы отправлять запросы "
+        "параллельно, задайте `num_concurrent` в --model_args.",
+        "`--batch_size {value}`: `{backend}` cannot tune the batch size and uses 1; for parallel requests set "
+        "`num_concurrent` in --model_args."),
+    # -- combinations of flags ------------------------------------------------------------------------------------
+    "finding.multiturn-without-chat-template": (
+        "`--fewshot_as_multiturn` работает только вместе с `--apply_chat_template`: добавьте его или уберите "
+        "--fewshot_as_multiturn.",
+        "`--fewshot_as_multiturn` needs `--apply_chat_template`: add it, or drop --fewshot_as_multiturn."),
+    "finding.no-output-path": (
+        "`--{dest}` требует `--output_path`: добавьте, например, `--output_path $PWD/mera_results` (туда "
+        "записываются файлы samples_*.jsonl).",
+        "`--{dest}` needs `--output_path`: add e.g. `--output_path $PWD/mera_results` (the samples are written "
+        "there)."),
+    "finding.samples-with-limit": (
+        "`--samples` и `--limit` нельзя указывать вместе: оставьте что-то одно.",
+        "`--samples` and `--limit` cannot be used together: keep one of them."),
+    "finding.device-index": (
+        "`--device {device}`: руководство MERA советует выбирать видеокарту через "
+        "`CUDA_VISIBLE_DEVICES={index}`, а в --device писать просто `--device cuda`.",
+        "`--device {device}`: the MERA guide recommends choosing the GPU with `CUDA_VISIBLE_DEVICES={index}` and "
+        "`--device cuda` instead."),
+    "finding.vllm-device": (
+        "vLLM не учитывает `--device {device}`; видеокарты для него выбираются через CUDA_VISIBLE_DEVICES.",
+        "vLLM ignores `--device {device}`; choose GPUs with CUDA_VISIBLE_DEVICES."),
+    "finding.results-not-saved": (
+        "Нет `--output_path`: результаты будут показаны здесь, но на диск не запишутся (для сабмита в MERA нужны "
+        "`--output_path ... --log_samples`).",
+        "No `--output_path`: results are shown here but not written to disk (MERA's submission needs "
+        "`--output_path ... --log_samples`)."),
+    "finding.verbosity-late": (
+        "В lm_eval {version} `--verbosity {verbosity}` начинает действовать только после оценки; mera-magic "
+        "применяет его к журналу, который показывается здесь, на весь запуск.",
+        "In lm_eval {version} `--verbosity {verbosity}` only takes effect after the evaluation; mera-magic "
+        "applies it to the log shown here for the whole run."),
+    "finding.include-path-missing": (
+        "`--include_path {path}`: такой папки нет (относительно {cwd}).",
+        "`--include_path {path}` does not exist (from {cwd})."),
+    "finding.chat-backend-without-template": (
+        "`{backend}` отправляет сообщения чата, а lm_eval собирает их только с `--apply_chat_template` (без него "
+        "запуск упадёт на первом же запросе): добавьте `--apply_chat_template`.",
+        "`{backend}` sends chat messages, which lm_eval builds only with `--apply_chat_template` (without it the "
+        "run fails at the first request): add `--apply_chat_template`."),
+    "finding.chat-backend-loglikelihood": (
+        "`{backend}` — чатовый бэкенд и не возвращает логарифмы правдоподобия, а `{task}` — задача типа "
+        "{types}. Возьмите её генеративный вариант `_gen` или бэкенд completions (`{completions}`).",
+        "`{backend}` is a chat backend and returns no log-likelihoods, but `{task}` is {types}. Use its `_gen` "
+        "twin, or a completions backend (`{completions}`)."),
+    # -- the run's variables --------------------------------------------------------------------------------------
+    "finding.cuda-visible-devices": (
+        "`CUDA_VISIBLE_DEVICES={cvd}` записана неверно: перечислите номера видеокарт через запятую без пробелов, "
+        "например `CUDA_VISIBLE_DEVICES=0,1`.",
+        "`CUDA_VISIBLE_DEVICES={cvd}` is malformed: write GPU indices separated by commas without spaces, e.g. "
+        "`CUDA_VISIBLE_DEVICES=0,1`."),
+    "finding.cuda-visible-devices-twice": (
+        "В `CUDA_VISIBLE_DEVICES={cvd}` одна видеокарта указана дважды.",
+        "`CUDA_VISIBLE_DEVICES={cvd}` names a GPU twice."),
+    "finding.in-memory-size": (
+        "`HF_DATASETS_IN_MEMORY_MAX_SIZE={size}`: нужно число байтов, например 23400000.",
+        "`HF_DATASETS_IN_MEMORY_MAX_SIZE={size}` must be a number of bytes, e.g. 23400000."),
+    "finding.tokenizers-parallelism": (
+        "`TOKENIZERS_PARALLELISM={value}`: пишите true или false (руководство MERA советует false).",
+        "`TOKENIZERS_PARALLELISM={value}`: use true or false (the guide recommends false)."),
+    "finding.literal-secret": (
+        "Значение `{name}` записано прямо в ячейке и сохранится в ноутбуке. Напишите `{name}=${name}` и держите "
+        "значение в окружении или выполните `%mera secret {name}` (спросит значение, не показывая его).",
+        "`{name}` is written literally in the cell, so it will be saved in the notebook. Write `{name}=${name}` "
+        "and keep the value in the environment, or run `%mera secret {name}` (asks for it without showing it)."),
+    "finding.literal-secret-model-arg": (
+        "Значение `{arg}` в model_args записано прямо в ячейке: пишите `{arg}=$SOME_VARIABLE`, а саму "
+        "переменную задайте через `%mera secret SOME_VARIABLE`.",
+        "model_args `{arg}` is written literally in the cell: use `{arg}=$SOME_VARIABLE` with "
+        "`%mera secret SOME_VARIABLE`."),
+    "finding.cache-other-model": (
+        "В `--use_cache {path}` лежат ответы `{cached}`, а не `{now}`: кэш lm_eval не различает модели, и этот "
+        "запуск взял бы ответы другой модели. Укажите новый путь, например `--use_cache lm_cache/{folder}`.",
+        "`--use_cache {path}` holds answers of `{cached}`, not of `{now}`: lm_eval's cache does not tell models "
+        "apart, so this run would reuse the other model's answers. Use a new path, e.g. "
+        "`--use_cache lm_cache/{folder}`."),
+    # -- tasks ----------------------------------------------------------------------------------------------------
+    "finding.no-tasks": (
+        "Не указаны `--tasks`: назовите хотя бы одну задачу, например `--tasks rummlu,parus`.",
+        "No `--tasks` given: name at least one, e.g. `--tasks rummlu,parus`."),
+    "finding.unknown-task": (
+        "Задача `{name}` не найдена среди задач lm_eval.{hint} Для задач MERA добавьте "
+        "`--include_path ./benchmark_tasks`.",
+        "task `{name}` is not found among lm_eval's tasks.{hint} For MERA tasks add "
+        "`--include_path ./benchmark_tasks`."),
+    "finding.unknown-task-in-folder": (
+        "Задача `{name}` не найдена ни в `{include}`, ни среди задач lm_eval.{hint}",
+        "task `{name}` is not found in `{include}` or among lm_eval's tasks.{hint}"),
+    "finding.closed-test-without-predict-only": (
+        "{tasks}: ответы тестовой части MERA закрыты, поэтому локальные метрики будут нулевыми или "
+        "бессмысленными. Добавьте `--predict_only` (как в скриптах MERA) и получите оценку на сайте или запустите "
+        "вариант `_localscore`, чтобы посчитать метрики локально.",
+        "{tasks}: MERA's test answers are closed, so local metrics would be 0 or meaningless. Add `--predict_only` "
+        "(as MERA's scripts do) and score on the website, or run the `_localscore` variant for local numbers."),
+    "finding.more-errors-check": (" (и ещё ошибок: {count}, их покажет `%mera check`)",
+                                  " (and {count} more error(s): `%mera check` lists them)"),
+    # -- typed values (mera_magic.checks_values); a problem follows the value: "`--limit abc` is not a number" ----
+    "finding.invalid-batch-size": (
+        "`{flag} {value}` {problem}: lm_eval принимает, например, `{flag} 8`.",
+        "`{flag} {value}` {problem}: lm_eval takes e.g. `{flag} 8`."),
+    "finding.invalid-batch-size-auto": (
+        "`{flag} {value}` {problem}: lm_eval принимает, например, `{flag} 8` или `auto`.",
+        "`{flag} {value}` {problem}: lm_eval takes e.g. `{flag} 8` or `auto`."),
+    "finding.invalid-option-value": (
+        "`{flag} {value}` {problem}: lm_eval его не примет.",
+        "`{flag} {value}` {problem}: lm_eval would reject it."),
+    "finding.invalid-choice": (
+        "`{flag} {value}`: такого значения нет среди допустимых в lm_eval: {choices}.",
+        "`{flag} {value}` is not one of lm_eval's choices: {choices}."),
+    "finding.invalid-model-arg-batch-size": (
+        "Значение `{arg}={value}` {problem}: напишите, например, `batch_size=8`.",
+        "`{arg}={value}` {problem}: write e.g. `batch_size=8`."),
+    "finding.invalid-model-arg": (
+        "Значение `{arg}={value}` {problem}.",
+        "`{arg}={value}` {problem}."),
+    "finding.missing-model-arg": (
+        "`--model {backend}` требует `{arg}` в --model_args, например `--model_args {arg}={example}`.",
+        "`--model {backend}` needs `{arg}` in --model_args, e.g. `--model_args {arg}={example}`."),
+    "finding.value.true-false": ("— это true/false", "is true/false"),
+    "finding.value.not-positive": ("— не положительное число", "is not a positive number"),
+    "finding.value.not-int": ("— не целое число", "is not a whole number"),
+    "finding.value.not-int-auto": ("— не целое число и не `auto`", "is not a whole number or `auto`"),
+    "finding.value.not-int-auto-n": ("— не целое число и не `auto:N`", "is not a whole number or `auto:N`"),
+    "finding.value.not-int-auto-both": ("— не целое число, не `auto` и не `auto:N`",
+                                        "is not a whole number, `auto` or `auto:N`"),
+    "finding.value.not-number": ("— не число", "is not a number"),
+    "finding.value.not-valid": ("— недопустимое значение типа {kind} ({error})", "is not a valid {kind} ({error})"),
+    "finding.value.none-required": ("— None, а параметр обязательный", "is None, but the parameter is required"),
+    "finding.value.not-dtype": (
+        "— не тип данных установленного torch: укажите `auto` или один из: {dtypes}",
+        "is not a dtype of the installed torch: use `auto` or one of {dtypes}"),
+    "finding.value.not-literal": ("— не одно из допустимых значений: {values}", "is not one of {values}"),
+    "finding.value.is-bool": ("— это true/false, а `{name}` принимает {kinds}",
+                              "is true/false, but `{name}` takes {kinds}"),
+    "finding.value.is-number": ("— число, а `{name}` принимает {kinds}", "is a number, but `{name}` takes {kinds}"),
+    "finding.value.is-decimal-whole": (
+        "— lm_eval прочтёт это как дробное число {value}, а `{name}` принимает целое: напишите `{name}={whole}`",
+        "is read by lm_eval as the decimal number {value}, but `{name}` takes a whole number: write "
+        "`{name}={whole}`"),
+    "finding.value.is-decimal": ("— дробное число, а `{name}` принимает {kinds}",
+                                 "is a decimal number, but `{name}` takes {kinds}"),
+    "finding.value.is-mapping": ("— словарь, а `{name}` принимает {kinds}", "is a mapping, but `{name}` takes {kinds}"),
+    "finding.value.is-list": ("— список, а `{name}` принимает {kinds}", "is a list, but `{name}` takes {kinds}"),
+    "finding.value.is-text": ("— текст, а `{name}` принимает {kinds}", "is text, but `{name}` takes {kinds}"),
+    "finding.kind.int": ("целое число", "a whole number"),
+    "finding.kind.float": ("число", "a number"),
+    "finding.kind.bool": ("true или false", "true or false"),
+    "finding.kind.dict": ("JSON-словарь", "a JSON mapping"),
+    "finding.kind.list": ("JSON-список", "a JSON list"),
+    "finding.kind.other": ("значение другого типа", "another kind of value"),
+    "finding.word.or": (" или ", " or "),
+    "finding.word.and": (" и ", " and "),
+    # -- multimodal runs (mera_magic.checks_multimodal) -----------------------------------------------------------
+    "finding.mm-backend-missing": (
+        "`--model {backend}` нет в установленном lm_eval {version}: этот бэкенд появился в lm_eval {since}. "
+        "Установите версию новее (`pip install -U \"lm-eval[hf]>={since}\"`) или lm-eval из MERA_MULTIMODAL, в "
+        "котором и запускаются мультимодальные задачи MERA.",
+        "`--model {backend}` is not in the installed lm_eval {version}: it came with lm_eval {since}. Install a "
+        "newer one (`pip install -U \"lm-eval[hf]>={since}\"`) or MERA_MULTIMODAL's lm-eval, in which MERA's "
+        "multimodal tasks run."),
+    "finding.flash-attn": (
+        "`attn_implementation={value}` работает только на видеокартах с CUDA, а не с `--device {device}`: укажите "
+        "`attn_implementation=sdpa`.",
+        "`attn_implementation={value}` runs on CUDA GPUs only, not with `--device {device}`: use "
+        "`attn_implementation=sdpa`."),
+    "finding.media-env-value": (
+        "`{name}={value}` ни на что не влияет: load_media.py из MERA включает режим только значением 1 "
+        "(`{name}=1`).",
+        "`{name}={value}` has no effect: MERA's load_media.py switches a mode on only for the value 1 "
+        "(`{name}=1`)."),
+    "finding.media-env-ambiguous": (
+        "{modes}: load_media.py из MERA допускает только один режим загрузки медиа и останавливается с ошибкой "
+        "\"the type of media to load is ambiguous\". Оставьте один из них.",
+        "{modes}: MERA's load_media.py accepts one media mode and stops with \"the type of media to load is "
+        "ambiguous\". Keep one of them."),
+    "finding.media-env-hf-multimodal": (
+        "`{mode}=1` передаёт модели изображения как {given}, а hf-multimodal нужны изображения Pillow: уберите "
+        "эту переменную (или укажите `LOAD_OBJECT=1`, это режим по умолчанию).",
+        "`{mode}=1` hands images to the model as {given}, but hf-multimodal needs Pillow images: drop it (or use "
+        "`LOAD_OBJECT=1`, the default)."),
+    "finding.media-mode.LOAD_BYTES": ("сырые байты", "raw bytes"),
+    "finding.media-mode.LOAD_BASE64": ("data URL в base64", "base64 data URLs"),
+    "finding.media-mode.LOAD_FILES": ("пути к файлам", "file paths"),
+    "finding.media-mode.LOAD_OBJECT": ("изображения Pillow", "Pillow images"),
+    "finding.media-env-vllm-base64": (
+        "`LOAD_BASE64=1` с vllm-vlm — настройка MERA для её собственного lm-eval (с флагом "
+        "`--pass_multimodal_args_to_chat_history`, которого в установленном lm_eval нет); обычному vllm-vlm "
+        "нужны изображения Pillow: уберите LOAD_BASE64.",
+        "`LOAD_BASE64=1` with vllm-vlm is MERA's setting for its own lm-eval (with "
+        "`--pass_multimodal_args_to_chat_history`, which the installed lm_eval lacks); stock vllm-vlm needs "
+        "Pillow images: drop LOAD_BASE64."),
+    "finding.media-env-stale": (
+        "load_media.py из MERA уже импортирован в этом ядре с `{name}=1`, а переменную он читает только один раз: "
+        "этот запуск всё равно пойдёт с ней. Напишите в ячейке `{name}=0` (тогда запуск пойдёт в новом процессе) "
+        "или перезапустите ядро.",
+        "MERA's load_media.py was imported in this kernel with `{name}=1`, and it reads the variable only once: "
+        "this run would still use it. Write `{name}=0` in the cell (the run then goes to a fresh process), or "
+        "restart the kernel."),
+    "finding.mm-text-backend": (
+        "{tasks}: нужны изображения или звук, а `{backend}` — текстовый бэкенд: lm_eval остановится. Возьмите "
+        "{choices} (в руководстве MERA — `--model hf-multimodal`).",
+        "{tasks} need images or sound, but `{backend}` is a text-only backend: lm_eval would stop. Use {choices} "
+        "(MERA's guide: `--model hf-multimodal`)."),
+    "finding.mm-text-backend-one": (
+        "{tasks}: нужны изображения или звук, а `{backend}` — текстовый бэкенд: lm_eval остановится. Возьмите "
+        "{choices} (в руководстве MERA — `--model hf-multimodal`).",
+        "{tasks} needs images or sound, but `{backend}` is a text-only backend: lm_eval would stop. Use {choices} "
+        "(MERA's guide: `--model hf-multimodal`)."),
+    "finding.mm-any-backend": ("мультимодальный бэкенд", "a multimodal backend"),
+    "finding.mm-modality": (
+        "{tasks}: это задачи с {kinds}, а `{backend}` читает только изображения. Запускайте их с аудио-бэкендом "
+        "(например, `hf-audiolm-qwen`), как сказано в README MERA.",
+        "{tasks}: {kinds} tasks, but `{backend}` reads images only. Run them with an audio backend (e.g. "
+        "`hf-audiolm-qwen`) as MERA's README says."),
+    "finding.modality.audio": ("аудио", "audio"),
+    "finding.modality.video": ("видео", "video"),
+    "finding.mm-loglikelihood": (
+        "{tasks}: задачи с выбором ответа (по логарифму правдоподобия) с изображениями, а `{backend}` такие не "
+        "оценивает (lm_eval выбросит NotImplementedError). Возьмите генеративный вариант.",
+        "{tasks}: multiple-choice (log-likelihood) tasks with images, which `{backend}` does not score (lm_eval "
+        "raises NotImplementedError). Use the generative variant."),
+    "finding.mm-chat-template": (
+        "`{backend}` без `--apply_chat_template`: изображения тогда вставляются обычными текстовыми тегами "
+        "`<image>`, на которых большинство мультимодальных моделей не обучали. В руководстве MERA эти задачи "
+        "запускаются с `--apply_chat_template --fewshot_as_multiturn`.",
+        "`{backend}` without `--apply_chat_template`: the images are then placed by plain-text `<image>` tags, "
+        "which most vision-language models were not trained on. MERA's guide runs these tasks with "
+        "`--apply_chat_template --fewshot_as_multiturn`."),
+    "finding.mm-fewshot": (
+        "`--num_fewshot {shots}` с мультимодальными задачами: MERA запускает их без фью-шотов (кроме ruTiE), а "
+        "каждый пример добавляет в промпт свои изображения.",
+        "`--num_fewshot {shots}` with multimodal tasks: MERA runs its multimodal tasks 0-shot (ruTiE aside), and "
+        "every example adds its images to the prompt."),
+    "finding.mm-max-images-int": (
+        "`max_images={value}`: нужно целое число, например `max_images=1`.",
+        "`max_images={value}` must be a whole number, e.g. `max_images=1`."),
+    "finding.mm-max-images": (
+        "`max_images={limit}`, а в документах {tasks} изображений больше: lm_eval передаст модели только "
+        "столько первых изображений, сколько разрешает max_images, а остальные выбросит вместе с их тегами "
+        "`<image>`. Поднимите до `max_images={most}`, если модель принимает столько.",
+        "`max_images={limit}`, but documents of {tasks} carry more images: lm_eval gives the model only the first "
+        "{limit} and drops the rest of them with their `<image>` tags. Raise it to `max_images={most}` if the "
+        "model takes that many."),
+    # -- what lies outside the command (mera_magic.probe) ---------------------------------------------------------
+    "finding.server-no-echo-refused": (
+        "Сервер {base_url} отклонил запрос completion с `echo` и `logprobs` (HTTP {status}: {body}), а задачам "
+        "{tasks} нужны log-probs промпта. Проверьте, что base_url заканчивается на /v1/completions, или возьмите "
+        "сервер, который их возвращает (vLLM: `%mera serve MODEL`).",
+        "the server at {base_url} refused a completion request with `echo` and `logprobs` (HTTP {status}: "
+        "{body}); {tasks} need(s) the prompt's log-probs. Check that base_url ends in /v1/completions, or use a "
+        "server that returns them (vLLM: `%mera serve MODEL`)."),
+    "finding.server-echo-unknown": (
+        "Не удалось проверить, возвращает ли сервер {base_url} log-probs промпта с echo ({reason}).",
+        "could not check that the server at {base_url} returns echo log-probs ({reason})."),
+    "finding.server-no-echo": (
+        "Сервер {base_url} не возвращает log-probs промпта (`echo` с `logprobs`), а они нужны задачам {tasks} для "
+        "выбора ответа. Поднимите модель на vLLM (`%mera serve MODEL`) или на сервере llama.cpp либо запустите "
+        "генеративные варианты задач `_gen`.",
+        "the server at {base_url} does not return the prompt's log-probs (`echo` with `logprobs`), which {tasks} "
+        "need(s) for multiple choice. Serve the model with vLLM (`%mera serve MODEL`) or llama.cpp's server, or "
+        "run the tasks' generative `_gen` variants."),
+    "finding.parallel-size-int": (
+        "`{arg}={value}`: нужно целое число.",
+        "`{arg}={value}` must be a whole number."),
+    "finding.parallel-size-cpu": (
+        "`{sizes}` на CPU-сборке vLLM: рабочие процессы (их {needed}) делят ядра процессора этой машины (GPU не "
+        "видно).",
+        "`{sizes}` on vLLM's CPU build: {needed} CPU worker processes share this machine's cores (no GPU is "
+        "visible)."),
+    "finding.parallel-size-no-gpu": (
+        "Для `{sizes}` нужно {needed} GPU, а этому запуску не видно ни одного. Перечислите нужные GPU в "
+        "CUDA_VISIBLE_DEVICES или уберите параметры параллелизма.",
+        "`{sizes}` needs {needed} GPUs, but none is visible to this run. Set CUDA_VISIBLE_DEVICES to the GPUs to "
+        "use, or drop the parallel sizes."),
+    "finding.parallel-size": (
+        "Для `{sizes}` нужно {needed} GPU, а этот запуск видит {gpus}. Уменьшите значение или перечислите больше "
+        "GPU в CUDA_VISIBLE_DEVICES.",
+        "`{sizes}` needs {needed} GPUs, but this run sees {gpus}. Lower it, or name more GPUs in "
+        "CUDA_VISIBLE_DEVICES."),
+    "finding.accelerate-cpu-one-process": (
+        "`accelerate launch --cpu --num_processes {processes}` запускает только один процесс: на CPU accelerate "
+        "распределяет процессы лишь через MPI (`--mpirun_hostfile`). Запуск будет однопроцессным; уберите "
+        "--num_processes или вместо этого увеличьте --batch_size.",
+        "`accelerate launch --cpu --num_processes {processes}` starts a single process: accelerate spreads CPU "
+        "processes only through MPI (`--mpirun_hostfile`). The run is the one-process run; drop --num_processes, "
+        "or raise --batch_size instead."),
+    "finding.accelerate-no-gpus": (
+        "`accelerate launch --num_processes {processes}`, а видно меньше 2 GPU: бэкенд hf в lm_eval делит "
+        "документы только между видеокартами, так что каждый из {processes} процессов оценит их все. Запускайте "
+        "один процесс.",
+        "`accelerate launch --num_processes {processes}` with fewer than 2 GPUs visible: lm_eval's hf backend "
+        "splits the documents only across GPUs, so each of the {processes} processes would evaluate all of them. "
+        "Run one process instead."),
+    # -- the panel ------------------------------------------------------------------------------------------------
+    "finding.check-failed": ("Проверка не удалась: {error}", "the check failed: {error}"),
 }

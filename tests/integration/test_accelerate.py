@@ -20,15 +20,17 @@ from mera_magic.runner import run
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.usefixtures("english")
 def test_accelerate_launch_on_cpu_gives_the_one_process_samples(demo_model: Path, demo_tasks: Path,
                                                                 tmp_path: Path) -> None:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "mera_magic")
     flags = (f"--model hf --model_args pretrained={demo_model},dtype=float32 --device cpu --batch_size 4 "
              f"--include_path {demo_tasks} --tasks parus,simplear")
     cell = f"accelerate launch --cpu --num_processes 2 -m lm_eval {flags} --output_path {tmp_path / 'acc'} --log_samples"
+    # checked in English before the extension loads (loading it sets the session's language from %config)
     told = [f for f in check(cell) if f.code == "accelerate-cpu-one-process"]
     assert told and told[0].level == "warning" and "single process" in told[0].message
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "mera_magic")
     with capture_output() as out:
         launched = ip.run_cell_magic("mera", "", cell)
     html = "".join(o.data.get("text/html", "") for o in out.outputs)

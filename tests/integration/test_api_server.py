@@ -117,6 +117,7 @@ def test_wrong_endpoint_gets_a_clear_message(server: str, demo_model: Path, demo
 
 
 @needs_transformers_5
+@pytest.mark.usefixtures("english")  # the message is compared in English
 def test_a_server_without_echo_logprobs_is_refused_for_multiple_choice(server: str, demo_model: Path,
                                                                         demo_tasks: Path) -> None:
     from mera_magic import check
