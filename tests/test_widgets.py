@@ -196,6 +196,7 @@ def test_an_invalid_value_is_an_error_in_the_command_and_blocks_run(capsys: pyte
     assert p.spec.options["num_fewshot"] == 3 and not any(f.level == "error" for f in p.findings)
 
 
+@pytest.mark.usefixtures("english")  # the panel's findings and check()'s are in the same language
 def test_batch_size_abc_is_an_error_through_the_same_check_as_the_text() -> None:
     p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
     p.options.fields["options.batch_size"].widget.value = "abc"
@@ -543,6 +544,17 @@ def test_language_switch_keeps_the_spec() -> None:
     assert p.spec == before and p.read_fields() == before
     with pytest.raises(ValueError):
         p.set_language("de")
+
+
+def test_the_panel_words_the_findings_in_its_own_language() -> None:
+    assert SESSION.config.language == "ru"  # the session's default
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a --fewshot_as_multiturn", language="en")
+    found = {f.code: f.message for f in p.findings}
+    assert found["multiturn-without-chat-template"].startswith("`--fewshot_as_multiturn` needs")
+    p.set_language("ru")
+    found = {f.code: f.message for f in p.findings}
+    assert "работает только вместе с `--apply_chat_template`" in found["multiturn-without-chat-template"]
+    assert SESSION.config.language == "ru"  # the panel's language was for its own checks only
 
 
 def test_the_language_toggle_keeps_the_selected_tab_shown() -> None:

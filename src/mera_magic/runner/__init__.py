@@ -76,7 +76,9 @@ class _LiveDisplay:
 def _raise_on_errors(findings: list[Finding]) -> None:
     errors = [f for f in findings if f.level == "error"]
     if errors:
-        more = f" (and {len(errors) - 1} more error(s): `%mera check` lists them)" if len(errors) > 1 else ""
+        from ..texts import text
+
+        more = text("finding.more-errors-check", count=len(errors) - 1) if len(errors) > 1 else ""
         raise CheckError(errors[0].message + more, findings)
 
 def _include_defaults_needed(spec: RunSpec, known: bool | None) -> bool:

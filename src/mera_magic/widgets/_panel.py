@@ -20,6 +20,7 @@ from ..checks import check
 from ..command import parse_command
 from ..errors import MeraError, ParseError
 from ..findings import Finding
+from ..preflight import say
 from ..session import SESSION
 from ..spec import MASK, RunSpec, is_secret_name
 from ._convert import FieldValueError
@@ -268,17 +269,26 @@ class Panel(W.VBox):
         return extra + findings
 
     def _run_check(self) -> list[Finding]:
+        """The checks' findings, worded in the panel's language (it may differ from the session's)."""
+        before = SESSION.config.language
+        SESSION.config.language = self._language
+        try:
+            return self._run_check_in_language()
+        finally:
+            SESSION.config.language = before
+
+    def _run_check_in_language(self) -> list[Finding]:
         source: RunSpec | str = self._text_source if self._text_source is not None else self._spec
         try:
             return check(source, namespace=self._namespace, tasks=self.tasks.checkable(self._spec))
         except MeraError:
             pass
         except Exception as exc:  # a failing check must not break the form: say so and go on
-            return [Finding("error", "check-failed", f"the check failed: {type(exc).__name__}: {exc}", "")]
+            return [say.finding("error", "check-failed", "", error=f"{type(exc).__name__}: {exc}")]
         try:
             return check(self._spec, namespace=self._namespace, tasks=False)
         except Exception as exc:
-            return [Finding("error", "check-failed", f"the check failed: {type(exc).__name__}: {exc}", "")]
+            return [say.finding("error", "check-failed", "", error=f"{type(exc).__name__}: {exc}")]
 
     def field_for(self, where: str) -> Optional[Field]:
         """The field that shows findings about ``where`` (``model_args.dtype``, ``env.HF_HOME``, ...)."""
