@@ -1,9 +1,13 @@
-"""mera_magic.texts: every flag, model arg and variable the panel shows is explained in Russian and English."""
+"""mera_magic.texts: every flag, model arg and variable the panel shows is explained in Russian and English, and
+every finding of the checks is worded in both."""
 
 from __future__ import annotations
 
+import ast
 import re
+import string
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +124,113 @@ def test_required_model_args_name_parameters_of_their_backends() -> None:
         info = get_backend(backend)
         if info is not None:
             assert set(keys) <= set(info.arg_names), backend
+
+
+# -- the findings' texts ----------------------------------------------------------------------------------------------
+#: modules whose findings are all worded from the texts table (no message written in the code)
+FINDING_MODULES = ("checks.py", "checks_values.py", "checks_multimodal.py", "probe.py", "widgets/_panel.py",
+                   "runner/__init__.py")
+SRC = Path(T.__file__).parent
+
+
+def _fields(template: str) -> set[str]:
+    """The ``{fields}`` a text fills (braces around other words, as in a JSON example of a help text, are no field)."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name and name.isidentifier()}
+
+
+def test_every_text_has_the_same_fields_in_both_languages() -> None:
+    for key, by_language in T.TEXTS.items():
+        assert _fields(by_language["ru"]) == _fields(by_language["en"]), key
+
+
+def _calls(tree: ast.AST, name: str) -> Iterator[ast.Call]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if called == name:
+                yield node
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _choices(node: ast.expr) -> list[str | None]:
+    """The literal strings an argument can be: one, or both branches of ``a if cond else b``."""
+    if isinstance(node, ast.IfExp):
+        return _choices(node.body) + _choices(node.orelse)
+    return [_literal(node)]
+
+
+@pytest.mark.parametrize("module", FINDING_MODULES)
+def test_every_finding_of_the_checks_has_both_texts_with_the_fields_it_fills(module: str) -> None:
+    """Read from the source: each ``finding(level, code, where, text_code=..., **fields)`` names a text that exists in
+    Russian and English and whose ``{fields}`` are exactly the ones the call fills; so do the ``text(...)`` calls
+    with a literal key; every ``finding.*`` key the module names exists; no ``Finding(...)`` is built by hand
+    (a message written in English in the code)."""
+    tree = ast.parse((SRC / module).read_text(encoding="utf-8"))
+    made = list(_calls(tree, "finding"))
+    assert made or module == "runner/__init__.py"
+    for call in made:
+        code = _literal(call.args[1]) if len(call.args) > 1 else None
+        keywords = {k.arg: k.value for k in call.keywords}
+        assert code is not None and None not in keywords, f"{module}:{call.lineno}: code and fields must be literal"
+        text_code = keywords.pop("text_code", None)
+        for chosen in _choices(text_code) if text_code is not None else [code]:
+            assert chosen is not None, f"{module}:{call.lineno}: text_code must be literal"
+            key = f"finding.{chosen}"
+            assert key in T.TEXTS, f"{module}:{call.lineno}: no text {key}"
+            for language in T.LANGUAGES:
+                assert _fields(T.TEXTS[key][language]) == set(keywords), f"{module}:{call.lineno}: {key} ({language})"
+    for call in _calls(tree, "text"):
+        key = _literal(call.args[0]) if call.args else None
+        if key is None:
+            continue  # a key chosen from a table: the table's keys are checked below
+        filled = {k.arg for k in call.keywords}
+        assert key in T.TEXTS and None not in filled, f"{module}:{call.lineno}: {key}"
+        for language in T.LANGUAGES:
+            assert _fields(T.TEXTS[key][language]) == filled, f"{module}:{call.lineno}: {key} ({language})"
+    named = {n.value for n in ast.walk(tree) if _literal(n) and n.value.startswith("finding.")}  # type: ignore[attr-defined]
+    assert named <= set(T.TEXTS), sorted(named - set(T.TEXTS))
+    assert not list(_calls(tree, "Finding")) or module == "widgets/_panel.py"
+    if module == "widgets/_panel.py":  # its one hand-built Finding is worded by the panel's own texts
+        assert all(_literal(c.args[2]) is None for c in _calls(tree, "Finding"))
+
+
+def test_the_checks_speak_russian_naming_the_flag_or_value(demo_model: Path, demo_tasks: Path) -> None:
+    """Real bad commands through mera_magic.check with the language set to Russian: every finding is Russian and
+    names what it is about; the language set before is restored."""
+    from mera_magic import check
+    from mera_magic.spec import RunSpec
+
+    before = SESSION.config.language
+    SESSION.config.language = "ru"
+    try:
+        text = (f"lm_eval --model hf --model_args pretrained={demo_model},dtype=float32,max_length=abc "
+                f"--fewshot_as_multiturn --log_samples --include_path {demo_tasks} --tasks parsu")
+        cases = [(check(text), {"multiturn-without-chat-template": "`--fewshot_as_multiturn`",
+                                "no-output-path": "`--log_samples`", "unknown-task": "`parsu`",
+                                "invalid-value": "`max_length=abc`"}),
+                 (check("TOKENIZERS_PARALLELISM=maybe lm_eval --model hff --model_args pretrained=x --tasks parus",
+                        tasks=False),
+                  {"unknown-backend": "`--model hff`", "tokenizers-parallelism": "TOKENIZERS_PARALLELISM=maybe"}),
+                 (check(RunSpec(model="hf", model_args={"pretrained": str(demo_model)}, tasks=["parus"],
+                                options={"num_fewshot": "two", "include_path": str(demo_tasks)}), tasks=False),
+                  {"invalid-value": "`--num_fewshot two`"}),
+                 (check("LOAD_BYTES=1 LOAD_FILES=1 lm_eval --model hf-multimodal --model_args pretrained=x "
+                        "--tasks a --batch_size 1", tasks=False), {"media-env": "`LOAD_BYTES=1` и `LOAD_FILES=1`"}),
+                 (check(f"accelerate launch --cpu --num_processes 2 -m lm_eval --model hf --model_args "
+                        f"pretrained={demo_model} --include_path {demo_tasks} --tasks parus", tasks=False),
+                  {"accelerate-cpu-one-process": "--num_processes 2"})]
+        for findings, expected in cases:
+            by_code = {f.code: f.message for f in findings}
+            for code, named in expected.items():
+                assert code in by_code, (code, by_code)
+                assert named in by_code[code] and CYRILLIC.search(by_code[code]), by_code[code]
+            assert all(CYRILLIC.search(f.message) for f in findings), [f.message for f in findings]
+        unknown = next(m for f in cases[0][0] if f.code == "unknown-task" for m in [f.message])
+        assert "Возможно, имелось в виду `parus`?" in unknown  # the did-you-mean speaks Russian too
+    finally:
+        SESSION.config.language = before
+    assert SESSION.config.language == before
