@@ -199,6 +199,8 @@ def normalize(record: dict[str, Any], filter_name: str, line: int | None = None)
     """One logged sample (either layout) as a row of the samples table."""
     args = argument_list(record.get("arguments"))
     prompt = args[0][0] if args and args[0] else None
+    if isinstance(prompt, (list, tuple)) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]  # a chat API backend's JsonChatStr (a list in files): the messages as JSON
     if prompt is not None and not isinstance(prompt, str):
         prompt = str(prompt)
     continuations = [a[1] if len(a) > 1 else None for a in args]
