@@ -442,3 +442,6 @@ def test_a_chat_api_prompt_is_its_messages() -> None:
                "resps": [["4"]], "filtered_resps": ["4"]}
     assert normalize(in_memory, "scoring")["prompt"] == messages
     assert normalize(in_file, "scoring")["prompt"] == messages
+    escaped = json.dumps([{"role": "user", "content": "Сколько будет 2 + 2?"}])  # lm_eval 0.4.4 writes \\uXXXX
+    in_file["arguments"]["gen_args_0"]["arg_0"] = [escaped]
+    assert normalize(in_file, "scoring")["prompt"] == '[{"role": "user", "content": "Сколько будет 2 + 2?"}]'
