@@ -18,7 +18,8 @@ CELLS = [
         "significant, the documents they answered differently, a Markdown table for a report, and the same "
         "comparison rebuilt from the results folders in a later session. Offline, on a CPU, in about a minute: "
         "two tiny demo models (the same recipe, trained for 300 and for 40 steps) stand in for real ones."),
-    new_code_cell("%load_ext mera_magic\nimport mera_magic"),
+    new_code_cell("%load_ext mera_magic\nimport mera_magic\n"
+                  "%config MeraMagic.language = 'en'   # messages and panels in English (the default is Russian)"),
     new_code_cell(
         "from mera_magic import demo\n"
         "A = demo.build_model('models/a')                  # 300 training steps (about 10 s to build)\n"

@@ -22,7 +22,8 @@ CELLS = [
         "`%mera serve` cell and name it instead, e.g. `%env MERA_SERVE_URL=http://localhost:8000/v1` and "
         "`%env MERA_SERVE_MODEL=<the name it serves>`; the cells below only use those two variables "
         "(the in-process comparison at the end loads `MODEL`, so point `MODEL` at the same weights, or stop there)."),
-    new_code_cell("%load_ext mera_magic\nimport mera_magic"),
+    new_code_cell("%load_ext mera_magic\nimport mera_magic\n"
+                  "%config MeraMagic.language = 'en'   # messages and panels in English (the default is Russian)"),
     new_code_cell(
         "from mera_magic import demo\n"
         "MODEL = demo.build_model()                     # a tiny Llama with a chat template, cached after the first build\n"
