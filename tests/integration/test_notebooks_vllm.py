@@ -4,14 +4,13 @@ They are written for a GPU machine; this project has none.  What is checked here
 
 * both notebooks' run cells, with the guide's values put in their parameters, read as the guide's own commands
   (same backend, model_args, flags and environment), so the notebooks keep the guide's shape;
-* ``vllm_text.ipynb`` is executed in a real Jupyter kernel inside the vLLM environment (``scripts/vllm-env.sh``:
-  vLLM's CPU build + lm-eval; ``.ci/run`` runs this module with that venv's pytest), with **only** the cell
-  tagged ``parameters`` replaced by CPU values (the demo model, ``DEVICE='cpu'``, no GPUs, float32, a small
-  context, eager mode): the dry run passes, both runs give predictions, the second reuses the engine,
-  ``%mera free`` releases it and the submission archive is written;
-* ``vllm_multimodal.ipynb`` is checked statically: every ``%%mera`` cell, with the parameters swapped for the
-  demo VLM on a CPU, passes mera-magic's checks with no error (``vllm-vlm`` on vLLM's CPU build needs
-  workarounds this environment does not carry; see the notebook's header).
+* each notebook is executed in a real Jupyter kernel of the running Python with **only** the cell tagged
+  ``parameters`` replaced by CPU values (a tiny demo model, ``DEVICE='cpu'``, no GPUs, float32, a small context,
+  eager mode): the dry run passes, both runs give answers, the second reuses the engine, ``%mera free`` releases
+  it and the submission archive is written.  ``vllm_text.ipynb`` runs in the vLLM environment
+  (``scripts/vllm-env.sh``: vLLM's CPU build + lm-eval), ``vllm_multimodal.ipynb`` in the vllm-vlm one
+  (``scripts/vllm-vlm-env.sh``: the same plus ray and an importable torchvision); ``.ci/run`` runs this module
+  with each venv's pytest, and each test is skipped, saying why, where its environment is missing.
 """
 
 from __future__ import annotations
@@ -54,11 +53,14 @@ MORE_TASKS = 'parus,rcb'
 OUT = 'results'
 """
 
-#: the multimodal notebook's parameters with the demo VLM on a CPU
+#: the multimodal notebook's parameters with the demo VLM (its folder: MODEL) on a CPU
 CPU_MULTIMODAL_PARAMETERS = """\
+import os
+os.environ.setdefault('VLLM_HOST_IP', '127.0.0.1')
+os.environ.setdefault('VLLM_CPU_KVCACHE_SPACE', '1')
 from mera_magic import demo
 
-MODEL = str(demo.build_vlm())
+MODEL = {model!r}
 NAME = 'demo-vlm'
 GPUS = ''
 TP = 1
@@ -68,7 +70,7 @@ MORE_MODEL_ARGS = ',max_model_len=1024,enforce_eager=True'
 TASKS_DIR = demo.write_vlm_tasks('mera_mm_tasks')
 TASKS = 'ruclevr'
 MORE_TASKS = 'rucommonvqa'
-OUT = 'results'
+OUT = 'mm_results'
 """
 
 #: the guide's values for the notebooks' parameters: the run cells must then read as the guide's commands
@@ -103,7 +105,8 @@ def _mera_cells(nb: nbformat.NotebookNode) -> list[str]:
 
 @pytest.mark.parametrize(("name", "cpu", "guide", "values"), [
     ("vllm_text.ipynb", CPU_TEXT_PARAMETERS, guide_commands.VLLM_TEXT, GUIDE_TEXT_VALUES),
-    ("vllm_multimodal.ipynb", CPU_MULTIMODAL_PARAMETERS, guide_commands.VLLM_MULTIMODAL, GUIDE_MULTIMODAL_VALUES),
+    ("vllm_multimodal.ipynb", CPU_MULTIMODAL_PARAMETERS.format(model="demo-vlm"), guide_commands.VLLM_MULTIMODAL,
+     GUIDE_MULTIMODAL_VALUES),
 ])
 def test_notebook_runs_the_guides_command(name: str, cpu: str, guide: str, values: dict[str, Any]) -> None:
     """With the guide's values as parameters, the notebook's run cell is the guide's command (the output folder
@@ -132,7 +135,6 @@ def _execute(name: str, parameters: str, cwd: Path) -> nbformat.NotebookNode:
     and a last cell that reports which Python and which mera_magic the kernel ran."""
     from nbclient import NotebookClient
 
-    pytest.importorskip("vllm", reason="runs in the vLLM environment (scripts/vllm-env.sh); .ci/run runs it there")
     shutil.copy(EXAMPLES / name, cwd / name)
     nb = nbformat.read(cwd / name, as_version=4)
     _parameters_cell(nb).source = parameters
@@ -156,15 +158,27 @@ def _cell(nb: nbformat.NotebookNode, start: str) -> nbformat.NotebookNode:
     return next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith(start))
 
 
-@pytest.mark.slow
-def test_vllm_text_notebook_executes_on_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)  # the notebook sets it for its runs
-    nb = _execute("vllm_text.ipynb", CPU_TEXT_PARAMETERS, tmp_path)
+def _dry_run_text(nb: nbformat.NotebookNode) -> str:
+    """What the notebook's ``%%mera --dry-run`` cell showed, as text; it has no finding of level ERROR."""
+    text = "".join(o["data"]["text/plain"] for o in _cell(nb, "%%mera --dry-run").outputs if "data" in o)
+    assert not re.search(r"^ +ERROR ", text, re.MULTILINE), text
+    return text
+
+
+def _assert_clean(nb: nbformat.NotebookNode) -> None:
+    """No cell failed, and no logging call broke (vLLM's records after a run once lost their process name)."""
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
-    dry = "".join(o["data"]["text/plain"] for o in _cell(nb, "%%mera --dry-run").outputs if "data" in o)
-    assert "--model vllm" in dry
-    assert not re.search(r"^ +ERROR ", dry, re.MULTILINE), dry  # a finding of level ERROR (the cell would fail too)
+    assert "Logging error" not in json.dumps(nb)
+
+
+@pytest.mark.slow
+def test_vllm_text_notebook_executes_on_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("vllm", reason="runs in the vLLM environment (scripts/vllm-env.sh); .ci/run runs it there")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)  # the notebook sets it for its runs
+    nb = _execute("vllm_text.ipynb", CPU_TEXT_PARAMETERS, tmp_path)
+    _assert_clean(nb)
+    assert "--model vllm " in _dry_run_text(nb)
 
     runs = sorted((tmp_path / "results" / "demo").glob("*/results_*.json"))
     assert len(runs) == 2, runs
@@ -185,18 +199,46 @@ def test_vllm_text_notebook_executes_on_cpu(tmp_path: Path, monkeypatch: pytest.
         assert {"SimpleAr.json", "BPS.json", "PARus.json", "RCB.json", "logs_public.zip"} <= set(zf.namelist())
 
 
-def test_vllm_multimodal_notebook_passes_the_checks_on_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The multimodal notebook is not executed here: each ``%%mera`` cell, with the CPU parameters, is checked as
-    ``%%mera --dry-run`` would check it, in the vLLM environment, and has no error."""
-    pytest.importorskip("vllm", reason="runs in the vLLM environment (scripts/vllm-env.sh); .ci/run runs it there")
-    from mera_magic import dry_run
+@pytest.fixture(scope="module")
+def vllm_llava(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo VLM with its vision tower's weights under the names vLLM's LLaVA loader reads
+    (``vision_tower.vision_model.*``, as llava-hf checkpoints have them; transformers 5 saves ``vision_tower.*``,
+    which vLLM 0.32 refuses: "There is no module or parameter named 'vision_tower.embeddings'")."""
+    for module in ("vllm", "ray", "torchvision"):
+        pytest.importorskip(module, reason="runs in the vllm-vlm environment (scripts/vllm-vlm-env.sh: vLLM's CPU "
+                                           "build, ray, torchvision); .ci/run runs it there")
+    from safetensors.torch import load_file, save_file
 
-    monkeypatch.chdir(tmp_path)
-    nb = _notebook("vllm_multimodal.ipynb")
-    namespace: dict[str, Any] = {}
-    exec(CPU_MULTIMODAL_PARAMETERS, namespace)  # noqa: S102 - the test's own parameters
-    cells = _mera_cells(nb)
-    assert len(cells) == 3  # the dry run, the run, the run that reuses the engine
-    for command in cells:
-        result = dry_run(command, namespace)
-        assert result.ok, (command, [str(f) for f in result.findings])
+    from mera_magic import demo
+
+    source = Path(demo.build_vlm())
+    folder = tmp_path_factory.mktemp("demo-vlm") / "model"
+    shutil.copytree(source, folder)
+    prefix, wanted = "vision_tower.", "vision_tower.vision_model."
+    weights = {(wanted + k[len(prefix):] if k.startswith(prefix) and not k.startswith(wanted) else k): v
+               for k, v in load_file(source / "model.safetensors").items()}
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
+
+
+@pytest.mark.slow
+def test_vllm_multimodal_notebook_executes_on_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  vllm_llava: Path) -> None:
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    nb = _execute("vllm_multimodal.ipynb", CPU_MULTIMODAL_PARAMETERS.format(model=str(vllm_llava)), tmp_path)
+    _assert_clean(nb)
+    assert "--model vllm-vlm" in _dry_run_text(nb)
+
+    output = tmp_path / "mm_results" / "demo-vlm"
+    samples = {p.name.split("_")[1]: p for p in output.glob("*/samples_*.jsonl")}
+    assert sorted(samples) == ["ruclevr", "rucommonvqa"]
+    for task, path in samples.items():
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        assert len(lines) == 6 and all(line["filtered_resps"] for line in lines), task
+    first = _cell_text(_cell(nb, "%%mera -o mm\n"))
+    assert "exact_match" in first and "Samples: ruclevr" in first
+    assert "data:image/png;base64," in first  # the samples view shows each document's picture
+    assert "Reusing the loaded model (vllm-vlm" in _cell_text(_cell(nb, "%%mera -o mm2"))
+    assert "released 1 model(s)" in _cell_text(_cell(nb, "%mera free"))
+    with zipfile.ZipFile(tmp_path / "mm_results" / "demo-vlm_multimodal_submission.zip") as zf:
+        assert {"ruCLEVR.json", "ruCommonVQA.json", "logs_public.zip"} <= set(zf.namelist())
