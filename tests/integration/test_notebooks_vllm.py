@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import sys
@@ -141,8 +142,10 @@ def _execute(name: str, parameters: str, cwd: Path) -> nbformat.NotebookNode:
     nb.cells.append(nbformat.v4.new_code_cell(
         "import sys, json, mera_magic\n"
         "print(json.dumps({'prefix': sys.prefix, 'mera_magic': mera_magic.__file__}))"))
-    # jupyter_client starts the `python3` kernelspec with this interpreter (sys.executable); checked below
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    # jupyter_client starts the `python3` kernelspec with this interpreter (sys.executable); checked below.
+    # Without pytest's marker ipykernel forwards what child processes (vLLM's engine) print, as in Jupyter.
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute(env=env)
     nbformat.write(nb, cwd / f"executed_{name}")
     kernel = json.loads(nb.cells[-1].outputs[0]["text"])
     assert Path(kernel["prefix"]).resolve() == Path(sys.prefix).resolve(), "the kernel ran another environment"
