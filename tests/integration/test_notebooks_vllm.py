@@ -196,6 +196,10 @@ def test_vllm_text_notebook_executes_on_cpu(tmp_path: Path, monkeypatch: pytest.
     assert "not scored locally" in first and "Samples: simplear" in first
     second = _cell_text(_cell(nb, "%%mera -o r2"))
     assert "Reusing the loaded model (vllm" in second  # the engine started once
+    # what vLLM's engine processes print reaches the cell raw: at the run's --verbosity ERROR, no INFO lines
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                      if o.output_type == "stream")
+    assert "INFO" not in printed, printed[-2000:]
     assert "released 1 model(s)" in _cell_text(_cell(nb, "%mera free"))
     archive = tmp_path / "results" / "demo_submission.zip"
     with zipfile.ZipFile(archive) as zf:
