@@ -13,7 +13,8 @@ CELLS = [
         "seconds (random weights, no downloads) stands in for a real model, and three small image tasks in MERA's "
         "multimodal record format (`inputs.image`, an `instruction` with `<image>`, `outputs`, `meta`; pictures "
         "drawn by code, as ruCLEVR's scenes are) stand in for `multimodal_tasks/`. Needs lm-eval >= 0.4.5 and Pillow."),
-    new_code_cell("%load_ext mera_magic\nimport mera_magic"),
+    new_code_cell("%load_ext mera_magic\nimport mera_magic\n"
+                  "%config MeraMagic.language = 'en'   # messages and panels in English (the default is Russian)"),
     new_code_cell(
         "from mera_magic import demo\n"
         "VLM = demo.build_vlm()                               # CLIP vision tower + Llama, LlavaProcessor; cached\n"

@@ -12,7 +12,8 @@ CELLS = [
         "The `%%mera` cell takes the commands of MERA's evaluation guide as they are: environment variables, "
         "then `lm_eval` and its flags. Here a tiny demo model (built in seconds, no downloads) stands in for a "
         "real one, and a few small task sets written in MERA's record format stand in for `benchmark_tasks/`."),
-    new_code_cell("%load_ext mera_magic\nimport mera_magic"),
+    new_code_cell("%load_ext mera_magic\nimport mera_magic\n"
+                  "%config MeraMagic.language = 'en'   # messages and panels in English (the default is Russian)"),
     new_code_cell(
         "from mera_magic import demo\n"
         "MODEL = demo.build_model()                     # a tiny Llama with a chat template, cached after the first build\n"

@@ -365,3 +365,12 @@ def test_saved_notebook_of_100k_samples_stays_small(memory_run: dict, tmp_path: 
     assert "rows 1–10 of about 50,000" in plain[1]["data"]["text/html"]
     assert "application/vnd.plotly.v1+json" in plain[2]["data"]
     assert notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+
+
+def test_sample_line_of_a_generative_task_shows_its_answer() -> None:
+    from mera_magic.display.browser import sample_line
+
+    # a generative task's row holds no choice: its pred_choice column is missing (NaN in the frame)
+    line = sample_line({"doc_id": 3, "target": "11", "pred_choice": float("nan"), "filtered": "10", "correct": False})
+    assert line == "doc 3: target=11 answer=10 ✗"
+    assert "answer=B" in sample_line({"doc_id": 1, "target": "B", "pred_choice": "B", "filtered": "x", "correct": True})

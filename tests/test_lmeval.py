@@ -98,6 +98,39 @@ def test_api_backend_requests_are_gathered_by_the_run_and_restored() -> None:
         assert api_models.tqdm_asyncio is real
 
 
+def test_a_record_factory_a_library_adds_during_a_run_outlives_it() -> None:
+    """vLLM, first imported during a run, wraps the log record factory to add the process name its log format
+    needs; undoing the run's masking factory must not drop that wrapper (its later records, e.g. the engine's
+    shutdown in `%mera free`, failed with "Logging error ... KeyError: 'vllm_process_name'")."""
+    original = logging.getLogRecordFactory()
+    secret = "hf_" + "x" * 34  # shaped like a token: masked in records made during a run
+
+    def library_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = inner(*args, **kwargs)
+        record.library_field = "set"
+        return record
+
+    try:
+        with _hooks(Progress("t")):
+            inner = logging.getLogRecordFactory()
+            logging.setLogRecordFactory(library_factory)  # what the library does at its import
+            during = logging.getLogRecordFactory()("x", logging.INFO, "f", 1, f"token {secret}", None, None)
+        after = logging.getLogRecordFactory()("x", logging.INFO, "f", 1, f"token {secret}", None, None)
+        assert secret not in during.getMessage() and during.library_field == "set"
+        assert logging.getLogRecordFactory() is library_factory
+        assert after.library_field == "set"
+        assert after.getMessage() == f"token {secret}"  # the masking was for the run only
+    finally:
+        logging.setLogRecordFactory(original)
+
+
+def test_the_run_record_factory_is_removed_when_nothing_wrapped_it() -> None:
+    original = logging.getLogRecordFactory()
+    with _hooks(Progress("t")):
+        assert logging.getLogRecordFactory() is not original
+    assert logging.getLogRecordFactory() is original
+
+
 @pytest.mark.slow
 def test_a_real_run_fires_every_hook_and_restores_them(demo_model: Path, demo_tasks: Path, tmp_path: Path) -> None:
     spec = parse(f"lm_eval --model hf --model_args pretrained={demo_model},dtype=float32 --device cpu "

@@ -116,3 +116,10 @@ def test_lm_eval_unnamed_context_bars_are_named_after_their_task(demo_model: Pat
         f"--include_path {demo_tasks} --limit 4 --tasks parus,simplear", display=shown.append)
     assert "Building contexts · parus" in shown[-1] and "Building contexts · simplear" in shown[-1]
     assert ">working<" not in shown[-1]
+
+
+def test_colour_codes_are_taken_out_of_the_log() -> None:
+    # vLLM colours its log lines when FORCE_COLOR is set (ipykernel sets it); the folded log is plain text
+    progress = Progress("t")
+    progress.write("\x1b[0;36m(EngineCore pid=1)\x1b[0;0m \x1b[32mINFO\x1b[0m loaded\n")
+    assert list(progress.log) == ["(EngineCore pid=1) INFO loaded"]

@@ -426,3 +426,22 @@ def test_mera_summary_is_local_and_skips_unscored(demo_scored_output: Path, demo
     assert "TOTAL (local)" in rows.index and scored.attrs["label"] == LABEL
     predicted = load(demo_predict_output).mera_summary().set_index("task")
     assert predicted.loc["rummlu", "closed_test"] and math.isnan(predicted.loc["rummlu", "score"])
+
+
+def test_a_chat_api_prompt_is_its_messages() -> None:
+    """local-chat-completions logs its prompt as lm_eval's JsonChatStr (a one-field tuple; a one-item list in the
+    samples file): the prompt column holds the messages' JSON, not the tuple's repr."""
+    from lm_eval.models.api_models import JsonChatStr
+
+    from mera_magic.results.samples import normalize
+
+    messages = '[{"role": "user", "content": "2 + 2 ="}]'
+    in_memory = {"doc_id": 0, "target": "4", "arguments": [(JsonChatStr(messages), {"until": ["\\n"]})],
+                 "resps": [["4"]], "filtered_resps": ["4"]}
+    in_file = {"doc_id": 0, "target": "4", "arguments": {"gen_args_0": {"arg_0": [messages], "arg_1": {"until": ["\\n"]}}},
+               "resps": [["4"]], "filtered_resps": ["4"]}
+    assert normalize(in_memory, "scoring")["prompt"] == messages
+    assert normalize(in_file, "scoring")["prompt"] == messages
+    escaped = json.dumps([{"role": "user", "content": "Сколько будет 2 + 2?"}])  # lm_eval 0.4.4 writes \\uXXXX
+    in_file["arguments"]["gen_args_0"]["arg_0"] = [escaped]
+    assert normalize(in_file, "scoring")["prompt"] == '[{"role": "user", "content": "Сколько будет 2 + 2?"}]'

@@ -54,6 +54,20 @@ def test_the_default_is_the_vllm_venv_of_the_working_directory(tmp_path: Path, m
         serve.find_python()
 
 
+def test_the_vllm_venv_of_a_folder_above_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook in examples/ uses the repository's .venv-vllm (here one without vLLM, so it is named and refused)."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("this environment has vLLM: the kernel's own Python is the default then")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / ".venv-vllm")], check=True)
+    (tmp_path / "examples").mkdir()
+    monkeypatch.delenv(serve.PYTHON_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path / "examples")
+    with pytest.raises(ServeError, match=r"/\.venv-vllm/bin/python \(from \.\./\.venv-vllm\) cannot import vllm"):
+        serve.find_python()
+
+
 @pytest.mark.parametrize("flag", ["--port", "--host", "--model", "--port=8000"])
 def test_flags_serve_sets_itself_are_refused(flag: str) -> None:
     args = [flag] if "=" in flag else [flag, "x"]

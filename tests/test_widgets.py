@@ -667,6 +667,25 @@ def test_run_refuses_a_spec_with_errors(capsys: pytest.CaptureFixture[str]) -> N
     assert "fix the errors" in capsys.readouterr().out
 
 
+def test_an_unexpected_error_in_a_run_is_shown_in_the_panel(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # a fake failure: an internal bug cannot be produced on purpose; without this the error only reached the
+    # kernel's log and the panel looked as if Run had done nothing
+    import mera_magic.runner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something inside broke")
+
+    monkeypatch.setattr(mera_magic.runner, "run", broken)
+    p = make("lm_eval --model hf --model_args pretrained=x --tasks a", language="en")
+    p._findings = []  # as if the checks had passed
+    assert p.run() is None
+    shown = capsys.readouterr().out
+    assert "RuntimeError: something inside broke" in shown and "Traceback" in shown
+    assert "Last run from the panel: failed" in p._record_bundle()["text/plain"]
+    assert not p.run_button.disabled and p.controls.runs == 1
+
+
 def test_field_kinds_follow_the_backend_constructor() -> None:
     p = make("lm_eval --model hf --model_args pretrained=x --tasks a")
     kinds = {k: type(f) for k, f in p.model.arg_fields.items()}

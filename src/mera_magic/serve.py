@@ -11,8 +11,8 @@ in a log file, waits until ``/v1/models`` answers (reporting progress), and retu
   itself, so lm_eval's tokenizer loads from the same folder or hub name).
 
 Which Python runs vLLM: ``python=`` / ``%mera serve --python PATH``, else ``$MERA_VLLM_PYTHON``, else this
-kernel's Python when it can import vLLM, else ``.venv-vllm/bin/python`` in the working directory (made by
-``scripts/vllm-env.sh``).  vLLM often lives in its own environment (its torch and transformers pins differ
+kernel's Python when it can import vLLM, else ``.venv-vllm/bin/python`` in the working directory or the
+nearest folder above it that has one (made by ``scripts/vllm-env.sh``).  vLLM often lives in its own environment (its torch and transformers pins differ
 from lm_eval's); the kernel only talks HTTP to it.
 
 Servers are kept in the session (``SESSION.servers``) and stopped by :func:`stop`, ``SESSION.reset()`` or when
@@ -150,7 +150,7 @@ def find_python(python: str | None = None) -> str:
     else:
         if importlib.util.find_spec("vllm") is not None:
             return sys.executable
-        candidates.append((str(Path.cwd() / DEFAULT_VENV / "bin" / "python"), f"./{DEFAULT_VENV}"))
+        candidates.append(_default_venv())
     for path, origin in candidates:
         if not Path(path).exists():
             raise ServeError(f"no Python at {path} (from {origin}) to run vLLM",
@@ -165,6 +165,17 @@ def find_python(python: str | None = None) -> str:
                                   "build), or point `--python` / $MERA_VLLM_PYTHON at an environment that has it.")
         return path
     raise ServeError("no Python with vLLM was found")  # pragma: no cover - the loop returns or raises
+
+
+def _default_venv() -> tuple[str, str]:
+    """``.venv-vllm/bin/python`` of the working directory, or of the nearest folder above it that has one (a
+    notebook in ``examples/`` finds the repository's), and how to name it; the working directory's when none has."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        python = folder / DEFAULT_VENV / "bin" / "python"
+        if python.exists():
+            return str(python), os.path.join(os.path.relpath(folder, here), DEFAULT_VENV)
+    return str(here / DEFAULT_VENV / "bin" / "python"), f"./{DEFAULT_VENV}"
 
 
 def _flag_value(args: Sequence[str], flag: str) -> str | None:
@@ -333,7 +344,7 @@ served name) for the cells:
 
 (local-chat-completions: base_url=$MERA_SERVE_URL/chat/completions and --apply_chat_template.)
 --python: the Python whose environment has vLLM (default: $MERA_VLLM_PYTHON, this kernel's if it has vLLM,
-else ./.venv-vllm/bin/python as made by scripts/vllm-env.sh).  Every other flag is vLLM's own
+else .venv-vllm/bin/python, as made by scripts/vllm-env.sh, here or in a folder above).  Every other flag is vLLM's own
 (--dtype, --max-model-len, --served-model-name, --tensor-parallel-size, ...).  On a CPU, --enforce-eager skips
 vLLM's graph compilation: ready in about half the time (measured 96 s vs 220 s for the demo model, loaded machine).
 """

@@ -57,7 +57,7 @@ def status_text(start: int, shown: int, total: int | None, exact: bool, size: in
 
 def sample_line(row: dict[str, Any]) -> str:
     """One sample as a line of text: doc id, target, answer, ✓/✗."""
-    answer = row.get("pred_choice", row.get("filtered", row.get("response")))
+    answer = next((row[k] for k in ("pred_choice", "filtered", "response") if not html.missing(row.get(k))), None)
     return f"doc {row.get('doc_id')}: target={_clip(row.get('target'))} answer={_clip(answer)}" + _mark(
         row.get("correct")
     )

@@ -300,9 +300,12 @@ class RunHooks:
 
         real = logging.getLogRecordFactory()
         fired = self.fired
+        active = True
 
         def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = real(*args, **kwargs)
+            if not active:
+                return record
             try:
                 text = record.getMessage()
             except Exception:  # noqa: BLE001 - a record whose arguments do not fit its format stays as it is
@@ -313,8 +316,16 @@ class RunHooks:
                 record.msg, record.args = masked, None
             return record
 
+        def undo() -> None:
+            nonlocal active
+            active = False
+            # a library first imported during the run may have wrapped this factory (vLLM adds the process name
+            # its log format needs, ray a timestamp): theirs stays, with ours passing records through unchanged
+            if logging.getLogRecordFactory() is factory:
+                logging.setLogRecordFactory(real)
+
         logging.setLogRecordFactory(factory)
-        self._stack.callback(logging.setLogRecordFactory, real)
+        self._stack.callback(undo)
 
     def write_failure(self) -> Any:
         """A RunError naming the files lm_eval could not write (path, errno), or None."""

@@ -195,10 +195,24 @@ def _metric_value(value: Any) -> Any:
     return value
 
 
+def _chat_messages(text: str) -> str:
+    """A chat API backend's prompt (lm_eval's ``JsonChatStr``, a one-field tuple; a one-item list in files): its
+    messages as JSON, with the text readable (lm_eval 0.4.4 writes non-ASCII characters as ``\\uXXXX``)."""
+    try:
+        messages = json.loads(text)
+    except ValueError:
+        return text
+    if not (isinstance(messages, list) and all(isinstance(m, dict) for m in messages)):
+        return text
+    return json.dumps(messages, ensure_ascii=False)
+
+
 def normalize(record: dict[str, Any], filter_name: str, line: int | None = None) -> dict[str, Any]:
     """One logged sample (either layout) as a row of the samples table."""
     args = argument_list(record.get("arguments"))
     prompt = args[0][0] if args and args[0] else None
+    if isinstance(prompt, (list, tuple)) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = _chat_messages(prompt[0])
     if prompt is not None and not isinstance(prompt, str):
         prompt = str(prompt)
     continuations = [a[1] if len(a) > 1 else None for a in args]

@@ -160,6 +160,10 @@ def run(spec_or_text: RunSpec | str, *, namespace: Mapping[str, Any] | None = No
                 captured = evaluate_in_child(spec, progress, reasons, live.tick)
             else:
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                if spec.model.startswith("vllm"):
+                    # vLLM's engine runs in processes of its own whose log is printed straight into the cell;
+                    # it follows the run's --verbosity (default WARNING) unless the cell sets it
+                    os.environ.setdefault("VLLM_LOGGING_LEVEL", str(spec.options.get("verbosity") or "WARNING").upper())
                 captured = evaluate_in_process(spec, progress, model_cache(),
                                                include_defaults=_include_defaults_needed(spec, include_defaults),
                                                on_tick=live.tick, argv=spec.source_argv())

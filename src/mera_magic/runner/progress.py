@@ -20,6 +20,7 @@ from ..secrets import mask_text as mask_secrets
 
 #: a tqdm bar drawn as text (by libraries whose bars are not lm_eval's: datasets, transformers)
 _BAR = re.compile(r"\d+%\|.*\||\d+/\d+ \[|(it|examples|ba)/s\]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LEVELS = {"CRITICAL": 50, "ERROR": 40, "WARNING": 30, "INFO": 20, "DEBUG": 10}
 
 
@@ -89,7 +90,7 @@ class Progress:
         """Take printed text (lm_eval's result table, warnings) into the log; progress-bar redraws are dropped."""
         with self._lock:
             for line in text.split("\n"):
-                line = line.rsplit("\r", 1)[-1].rstrip()
+                line = _ANSI.sub("", line.rsplit("\r", 1)[-1]).rstrip()  # vLLM colours its lines (FORCE_COLOR)
                 if line.strip() and not _BAR.search(line):
                     self.log.append(self._mask(line))
             self._version += 1

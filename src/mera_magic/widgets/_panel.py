@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import html
 import re
+import traceback
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Optional
@@ -21,6 +22,7 @@ from ..command import parse_command
 from ..errors import MeraError, ParseError
 from ..findings import Finding
 from ..preflight import say
+from ..secrets import mask_text
 from ..session import SESSION
 from ..spec import MASK, RunSpec, is_secret_name
 from ._convert import FieldValueError
@@ -429,6 +431,11 @@ class Panel(W.VBox):
                     outcome["error"] = re.sub(r"\x1b\[[0-9;]*m", "", shown)
                     print(shown)
                     return None
+                except Exception:  # noqa: BLE001 - a bug: shown in the panel (a widget callback's error is
+                    shown = mask_text(traceback.format_exc())  # otherwise only in the kernel's log)
+                    outcome["error"] = shown
+                    print(shown)
+                    return None
 
         result = self.controls.run(work)
         status = self.controls.last_status or ("done" if result is not None else "failed")
@@ -554,8 +561,10 @@ def result_bundles(result: Any) -> list[dict[str, Any]]:
         bundles = [dict(o.data) for o in captured.outputs]
         if bundles:
             return bundles
-    bundle = result._repr_mimebundle_() if hasattr(result, "_repr_mimebundle_") else {"text/plain": repr(result)}
-    return [dict(bundle)]
+    from ..display.outputs import masked  # no IPython shell (a script, a test): the same view, built directly
+    from ..display.view import result_bundle
+
+    return [dict(masked(result_bundle(result)))]
 
 
 def panel(spec_or_text: RunSpec | str | None = None, *, namespace: Optional[Mapping[str, Any]] = None,

@@ -221,7 +221,10 @@ class RunControls:
 
         self._handler_installed = self._on_main_thread(install)
         try:
-            return work(self.show_progress)
+            result = work(self.show_progress)
+            if self.last_status == "running":  # it ended before the runner's progress said how
+                self.last_status = "done" if result is not None else "failed"
+            return result
         except KeyboardInterrupt:  # an interrupt outside the runner's loop (before or after the evaluation)
             self.last_status = "stopped"
             self.progress.value = self.progress.value.replace("</b> — running", "</b> — stopped", 1)
