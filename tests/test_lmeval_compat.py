@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,7 @@ from mera_magic.lmeval.compat import (
     explain_task_error,
     fork_install_command,
     lm_eval_info,
+    task_verdicts,
 )
 
 BASE = """\
@@ -36,6 +38,9 @@ doc_to_target: 0
 doc_to_choice: ["1", "2"]
 metric_list: [{{metric: acc}}]
 """
+
+#: these tests compare English texts (the session's default language is Russian)
+pytestmark = pytest.mark.usefixtures("english")
 
 #: case -> (files, task to load)
 CASES: dict[str, tuple[dict[str, str], str]] = {
@@ -279,3 +284,25 @@ def test_diagnosis_per_task_in_a_mixed_folder(tmp_path: Path, tmp_path_factory: 
     assert "context_based" in verdicts["rutie_like"].message and "pip install" in verdicts["rutie_like"].message
     message = nothing_loads_message(folder, {"rutie_like": verdicts["rutie_like"]})
     assert message.count("pip install") == 1 and "cannot load any of these 1 tasks" in message
+
+
+def test_the_findings_speak_the_session_language_and_the_failure_messages_stay_english(folders: dict[str, Path]) -> None:
+    from mera_magic.session import SESSION
+
+    cases = ("fork_key", "fewshot_keys", "relative_function", "diamond", "tape_metrics")
+    english = {case: [f.message for f in diagnose_task_folder(folders[case])] for case in cases}
+    SESSION.config.language = "ru"
+    try:
+        russian = {case: diagnose_task_folder(folders[case]) for case in cases}
+        verdicts = task_verdicts(folders["fork_key"], ["rutie_like"])
+    finally:
+        SESSION.config.language = "en"
+    assert english == {case: [f.message for f in diagnose_task_folder(folders[case])] for case in cases}  # not cached
+    for case, findings in russian.items():
+        for found in findings:
+            assert re.search("[а-яА-ЯёЁ]", found.message), found.message
+            assert not re.search("[а-яА-ЯёЁ]", " ".join(english[case])), case
+    fork_key = [f for f in russian["fork_key"] if f.code == "unknown-task-key"]
+    if fork_key:  # this lm_eval lacks the fork's keys: the finding names the key and the fork's install command
+        assert "`context_based`" in fork_key[0].message and fork_install_command() in fork_key[0].message
+    assert all(not re.search("[а-яА-ЯёЁ]", v.message) for v in verdicts.values())  # the suite's messages: English

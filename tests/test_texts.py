@@ -129,7 +129,7 @@ def test_required_model_args_name_parameters_of_their_backends() -> None:
 # -- the findings' texts ----------------------------------------------------------------------------------------------
 #: modules whose findings are all worded from the texts table (no message written in the code)
 FINDING_MODULES = ("checks.py", "checks_values.py", "checks_multimodal.py", "probe.py", "widgets/_panel.py",
-                   "runner/__init__.py")
+                   "runner/__init__.py", "lmeval/compat.py")
 SRC = Path(T.__file__).parent
 
 
@@ -167,11 +167,11 @@ def _choices(node: ast.expr) -> list[str | None]:
 def test_every_finding_of_the_checks_has_both_texts_with_the_fields_it_fills(module: str) -> None:
     """Read from the source: each ``finding(level, code, where, text_code=..., **fields)`` names a text that exists in
     Russian and English and whose ``{fields}`` are exactly the ones the call fills; so do the ``text(...)`` calls
-    with a literal key; every ``finding.*`` key the module names exists; no ``Finding(...)`` is built by hand
-    (a message written in English in the code)."""
+    with a literal key and compat's ``_said(name, **fields)`` (``finding.compat.<name>``); every ``finding.*`` key
+    the module names exists; no ``Finding(...)`` gets a message written in the code (a literal or an f-string)."""
     tree = ast.parse((SRC / module).read_text(encoding="utf-8"))
     made = list(_calls(tree, "finding"))
-    assert made or module == "runner/__init__.py"
+    assert made or module in ("runner/__init__.py", "lmeval/compat.py")
     for call in made:
         code = _literal(call.args[1]) if len(call.args) > 1 else None
         keywords = {k.arg: k.value for k in call.keywords}
@@ -191,11 +191,19 @@ def test_every_finding_of_the_checks_has_both_texts_with_the_fields_it_fills(mod
         assert key in T.TEXTS and None not in filled, f"{module}:{call.lineno}: {key}"
         for language in T.LANGUAGES:
             assert _fields(T.TEXTS[key][language]) == filled, f"{module}:{call.lineno}: {key} ({language})"
-    named = {n.value for n in ast.walk(tree) if _literal(n) and n.value.startswith("finding.")}  # type: ignore[attr-defined]
+    for call in _calls(tree, "_said"):
+        filled = {k.arg for k in call.keywords}
+        for name in _choices(call.args[0]):
+            key = f"finding.compat.{name}"
+            assert name is not None and key in T.TEXTS and None not in filled, f"{module}:{call.lineno}: {key}"
+            for language in T.LANGUAGES:
+                assert _fields(T.TEXTS[key][language]) == filled, f"{module}:{call.lineno}: {key} ({language})"
+    named = {n.value for n in ast.walk(tree)  # every key the module names (a prefix like "finding.compat." is none)
+             if _literal(n) and n.value.startswith("finding.") and not n.value.endswith(".")}  # type: ignore[attr-defined]
     assert named <= set(T.TEXTS), sorted(named - set(T.TEXTS))
-    assert not list(_calls(tree, "Finding")) or module == "widgets/_panel.py"
-    if module == "widgets/_panel.py":  # its one hand-built Finding is worded by the panel's own texts
-        assert all(_literal(c.args[2]) is None for c in _calls(tree, "Finding"))
+    for call in _calls(tree, "Finding"):  # a hand-built Finding takes its message from a text, never from the code
+        message = call.args[2] if len(call.args) > 2 else next(k.value for k in call.keywords if k.arg == "message")
+        assert not isinstance(message, (ast.Constant, ast.JoinedStr)), f"{module}:{call.lineno}"
 
 
 def test_the_checks_speak_russian_naming_the_flag_or_value(demo_model: Path, demo_tasks: Path) -> None:

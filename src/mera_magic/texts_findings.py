@@ -4,7 +4,8 @@ The pre-flight's (models, servers, devices, packages, the shell language, MERA's
 checks (:mod:`mera_magic.checks`: flags, backend, variables, tasks), typed values (:mod:`mera_magic.checks_values`;
 a ``finding.value.*`` problem follows the value it is about: "`--limit abc` is not a number", "`--limit abc` — не
 число"), multimodal runs (:mod:`mera_magic.checks_multimodal`) and what lies outside the command
-(:mod:`mera_magic.probe`).  Findings are made with :func:`mera_magic.preflight.say.finding`.
+(:mod:`mera_magic.probe`), and a MERA task folder the installed lm_eval cannot load (:mod:`mera_magic.lmeval.compat`,
+``finding.compat.*``).  Findings are made with :func:`mera_magic.preflight.say.finding`.
 
 :mod:`mera_magic.texts` reads this table into its own, so ``text("finding.<code>")`` answers in the session's
 language like every panel text.  Kept apart from the panel's texts so the two are edited independently.
@@ -495,6 +496,86 @@ FINDING_TEXTS: dict[str, tuple[str, str]] = {
         "`accelerate launch --num_processes {processes}` with fewer than 2 GPUs visible: lm_eval's hf backend "
         "splits the documents only across GPUs, so each of the {processes} processes would evaluate all of them. "
         "Run one process instead."),
+    # -- a MERA task folder the installed lm_eval cannot load (mera_magic.lmeval.compat) ------------------------
+    "finding.compat.label-fork": ("форк lm_eval от MERA {version}", "MERA's lm_eval fork {version}"),
+    "finding.compat.unknown-version": ("(версия неизвестна)", "(unknown version)"),
+    "finding.compat.fork-fix": (
+        "Установите форк lm-eval от MERA: {command} (MERA v1.2 закрепляет коммит {commit} ветки {branch}; чтобы "
+        "получить ровно эту версию, укажите его после @), затем перезапустите ядро.",
+        "Install MERA's lm-eval fork: {command} (MERA v1.2 pins commit {commit} of branch {branch}; put it after @ "
+        "for that exact version), then restart the kernel."),
+    "finding.compat.no-folder": ("Папки задач {root} не существует", "task folder {root} does not exist"),
+    "finding.compat.no-folder-fix": ("Проверьте --include_path.", "Check --include_path."),
+    "finding.compat.yaml-error": ("{where} — нечитаемый YAML ({error}); lm_eval пропускает этот файл{tail}",
+                                  "{where} is not readable YAML ({error}); lm_eval skips it{tail}"),
+    "finding.compat.yaml-error-users": (", поэтому задачи {tasks} не загрузятся.", ", so tasks {tasks} cannot load."),
+    "finding.compat.yaml-error-unused": (" без предупреждения.", " without a word."),
+    "finding.compat.yaml-error-fix": ("Исправьте файл.", "Fix the file."),
+    "finding.compat.fork-only-key": (
+        "{where} задаёт `{option}` — параметр задачи, который есть только в форке lm-eval от MERA; установленная "
+        "версия ({label}) его не принимает: TypeError: TaskConfig.__init__() got an unexpected keyword argument "
+        "'{option}'.",
+        "{where} sets `{option}`, a task option only MERA's lm-eval fork has; {label} (installed) rejects it: "
+        "TypeError: TaskConfig.__init__() got an unexpected keyword argument '{option}'."),
+    "finding.compat.unknown-task-key": (
+        "{where} задаёт `{option}` — параметр задачи, которого нет у установленной версии ({label}) (он может быть в "
+        "новых версиях lm_eval или в форке MERA); загрузка задачи упадёт с TypeError: unexpected keyword "
+        "argument '{option}'.",
+        "{where} sets `{option}`, a task option {label} (installed) does not have (newer lm_eval releases or MERA's "
+        "fork may); loading the task fails with TypeError: unexpected keyword argument '{option}'."),
+    "finding.compat.unknown-fewshot-key": (
+        "В {where} у fewshot_config есть ключи {names}: форк MERA их читает, а установленная версия ({label}) не "
+        "принимает: TypeError: FewshotConfig.__init__() got an unexpected keyword argument '{first}'.",
+        "{where} has fewshot_config keys {names} that MERA's fork reads and {label} (installed) rejects: "
+        "TypeError: FewshotConfig.__init__() got an unexpected keyword argument '{first}'."),
+    "finding.compat.function-dotted": (
+        "{where} ссылается на `!function {ref}` ({option}) — путь к файлу, который установленная версия ({label}) не "
+        "находит: она читает `!function` как имя модуля через точки и падает с ImportError: Cannot import module "
+        "'{module}'. lm_eval 0.4.4 - 0.4.8 и форк MERA его загружают.",
+        "{where} refers to `!function {ref}` ({option}), a file path that {label} (installed) does not resolve: it "
+        "reads `!function` as a dotted module name, and fails with ImportError: Cannot import module '{module}'. "
+        "lm_eval 0.4.4 - 0.4.8 and MERA's fork load it."),
+    "finding.compat.function-missing": ("{where} ссылается на `!function {ref}` ({option}), но файла {file} нет.",
+                                        "{where} refers to `!function {ref}` ({option}), but {file} does not exist."),
+    "finding.compat.function-missing-fix": ("Проверьте путь в YAML-файле.", "Check the path in the YAML file."),
+    "finding.compat.include-missing": ("{parent} включает {include}, а такого файла нет (задача {task}).",
+                                       "{parent} includes {include}, which does not exist (task {task})."),
+    "finding.compat.include-missing-fix": ("Исправьте путь в include.", "Fix the include path."),
+    "finding.compat.include-cycle": ("У задачи {task} цикл в include: {chain}.",
+                                     "task {task} has an include cycle: {chain}."),
+    "finding.compat.include-cycle-fix": ("Уберите цикл.", "Remove the cycle."),
+    "finding.compat.include-diamond": (
+        "{where} через свои include дважды доходит до {again}; установленная версия ({label}) считает это циклом и "
+        "не включает задачу {task} в индекс задач, поэтому сообщает 'Tasks not found: {task}'. Форк MERA и "
+        "lm_eval 0.4.4 - 0.4.8 её загружают.",
+        "{where} reaches {again} twice through its includes; {label} (installed) takes that for an include cycle "
+        "and leaves task {task} out of its task index, so it reports 'Tasks not found: {task}'. MERA's fork and "
+        "lm_eval 0.4.4 - 0.4.8 load it."),
+    "finding.compat.include-order": (
+        "{where} перечисляет несколько include, в которых {keys} заданы по-разному; установленная версия ({label}) "
+        "берёт их из последнего include, а форк MERA — из первого, так что задача {task} будет не той, что "
+        "запускает MERA.",
+        "{where} lists several includes that set {keys} differently; {label} (installed) takes them from the last "
+        "include, MERA's fork from the first, so task {task} would not be the task MERA runs."),
+    "finding.compat.used-by-task": (" (задача {tasks})", " (task {tasks})"),
+    "finding.compat.used-by-tasks": (" (задачи {tasks})", " (tasks {tasks})"),
+    "finding.compat.transformers-metrics": (
+        "{where}{who} импортирует transformers.data.metrics, которого нет в установленном transformers {version}: "
+        "ModuleNotFoundError: No module named 'transformers.data.metrics'. MERA v1.2 нужен transformers < 5.",
+        "{where}{who} imports transformers.data.metrics, which transformers {version} (installed) no longer has: "
+        "ModuleNotFoundError: No module named 'transformers.data.metrics'. MERA v1.2 needs transformers < 5."),
+    "finding.compat.transformers-metrics-fix": (
+        "Установите transformers < 5: pip install \"transformers<5\" (или форк MERA: {command}), затем "
+        "перезапустите ядро.",
+        "Install transformers < 5: pip install \"transformers<5\" (or MERA's fork: {command}), then restart the "
+        "kernel."),
+    "finding.compat.fork-transformers": (
+        "Установлен {label} вместе с transformers {version}; форку нужен transformers < 5 (он импортирует "
+        "AutoModelForVision2Seq, которого в transformers 5 нет).",
+        "{label} is installed with transformers {version}; the fork needs transformers < 5 (it imports "
+        "AutoModelForVision2Seq, which transformers 5 removed)."),
+    "finding.compat.fork-transformers-fix": ("pip install \"transformers<5\", затем перезапустите ядро.",
+                                             "pip install \"transformers<5\", then restart the kernel."),
     # -- the panel ------------------------------------------------------------------------------------------------
     "finding.check-failed": ("Проверка не удалась: {error}", "the check failed: {error}"),
 }

@@ -21,6 +21,11 @@ loader resolves ``!function`` references and ``include`` lists.  It finds
 
 :func:`explain_task_error` turns the exception lm_eval raised into one message naming the cause found in the
 folder and the fix (usually: install MERA's fork with ``transformers<5``), or returns None.
+
+The findings are worded from the texts table (``finding.compat.*`` in :mod:`mera_magic.texts_findings`) in the
+session's language when they are asked for, so the folder's scan, cached, holds each issue's text key and fields,
+not a sentence; the run-failure and suite messages built from the same texts stay in English, like the rest of
+the run's failure messages.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
-from ..findings import Finding
+from ..findings import Finding, Level
 
 __all__ = [
     "Finding",
@@ -70,9 +75,34 @@ def fork_install_command(ref: str = FORK_BRANCH) -> str:
     return f'pip install "lm_eval @ git+{FORK_REPO}@{ref}" "transformers<5"'
 
 
-def _fork_fix() -> str:
-    return (f"Install MERA's lm-eval fork: {fork_install_command()} (MERA v1.2 pins commit {FORK_COMMIT} of "
-            f"branch {FORK_BRANCH}; put it after @ for that exact version), then restart the kernel.")
+@dataclass(frozen=True)
+class _Said:
+    """A text of the findings table (``finding.compat.<key>``) with its fields, said in the language asked for; a
+    field may be a ``_Said`` itself (said in the same language)."""
+
+    key: str
+    fields: tuple[tuple[str, Any], ...] = ()
+
+    def say(self, language: Optional[str] = None) -> str:
+        """The text in ``language`` (the session's when None)."""
+        from ..texts import text
+
+        values = {k: v.say(language) if isinstance(v, _Said) else v for k, v in self.fields}
+        return text(self.key, language, **values)
+
+
+def _said(key: str, **fields: Any) -> _Said:
+    return _Said(f"finding.compat.{key}", tuple(fields.items()))
+
+
+def _fork_fix() -> _Said:
+    return _said("fork-fix", command=fork_install_command(), commit=FORK_COMMIT, branch=FORK_BRANCH)
+
+
+def _label(info: LmEvalInfo) -> str | _Said:
+    """``lm_eval 0.4.13``, or MERA's fork (said in the message's language)."""
+    version: str | _Said = info.version or _said("unknown-version")
+    return _said("label-fork", version=version) if info.is_mera_fork else f"lm_eval {info.version or '(unknown version)'}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -226,12 +256,34 @@ _Loader.add_constructor("!function", lambda loader, node: _FunctionRef(loader.co
 
 @dataclass
 class _Issue:
-    finding: Finding
-    problem: str
-    fix: str
+    """One thing the installed lm_eval cannot load: what (``said``) and how to fix it (``remedy``), worded when asked."""
+
+    level: Level
+    code: str
+    where: str
+    said: _Said
+    remedy: _Said
+    #: whether the finding's message ends with the fix
+    fix_in_message: bool = True
     keys: frozenset[str] = frozenset()
     modules: frozenset[str] = frozenset()
     tasks: frozenset[str] = frozenset()
+
+    @property
+    def finding(self) -> Finding:
+        """The finding, in the session's language."""
+        message = self.said.say() + (f" {self.remedy.say()}" if self.fix_in_message else "")
+        return Finding(self.level, self.code, message, self.where)
+
+    @property
+    def problem(self) -> str:
+        """The problem, in English (for the run's failure messages)."""
+        return self.said.say("en")
+
+    @property
+    def fix(self) -> str:
+        """The fix, in English (for the run's failure messages)."""
+        return self.remedy.say("en")
 
 
 @dataclass
@@ -391,8 +443,8 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
     root = Path(include_path).expanduser().resolve()
     folder = _Folder(root)
     if not root.is_dir():
-        return [_Issue(Finding("error", "no-folder", f"task folder {root} does not exist", str(root)),
-                       f"task folder {root} does not exist", "Check --include_path.")]
+        return [_Issue("error", "no-folder", str(root), _said("no-folder", root=root), _said("no-folder-fix"),
+                       fix_in_message=False)]
     for path in _yaml_files(root):
         folder.load(path)
     issues: list[_Issue] = []
@@ -408,10 +460,10 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
         where = folder.rel(path)
         users = frozenset(owners.get(path, ()))
         # lm_eval skips an unreadable YAML silently: an error when a task includes it, else a warning
-        problem = (f"{where} is not readable YAML ({err}); lm_eval skips it"
-                   + (f", so tasks {', '.join(sorted(users))} cannot load." if users else " without a word."))
-        issues.append(_Issue(Finding("error" if users else "warning", "yaml-error", problem, where), problem,
-                             "Fix the file.", tasks=users))
+        tail = _said("yaml-error-users", tasks=", ".join(sorted(users))) if users else _said("yaml-error-unused")
+        issues.append(_Issue("error" if users else "warning", "yaml-error", where,
+                             _said("yaml-error", where=where, error=err, tail=tail), _said("yaml-error-fix"),
+                             fix_in_message=False, tasks=users))
 
     for path in sorted(owners):
         cfg = folder.raw.get(path)
@@ -424,26 +476,19 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
             if key in _STRUCTURAL_KEYS or key in info.task_fields:
                 continue
             if key in FORK_ONLY_TASK_KEYS:
-                problem = (f"{where} sets `{key}`, a task option only MERA's lm-eval fork has; {info.label} "
-                           f"(installed) rejects it: TypeError: TaskConfig.__init__() got an unexpected keyword "
-                           f"argument '{key}'.")
+                problem = _said("fork-only-key", where=where, option=key, label=_label(info))
             else:
-                problem = (f"{where} sets `{key}`, a task option {info.label} (installed) does not have (newer "
-                           f"lm_eval releases or MERA's fork may); loading the task fails with TypeError: unexpected "
-                           f"keyword argument '{key}'.")
-            issues.append(_Issue(Finding("error", "unknown-task-key", f"{problem} {fork_fix}", f"{where}: {key}"),
-                                 problem, fork_fix, keys=frozenset({key}), tasks=tasks))
+                problem = _said("unknown-task-key", where=where, option=key, label=_label(info))
+            issues.append(_Issue("error", "unknown-task-key", f"{where}: {key}", problem, fork_fix,
+                                 keys=frozenset({key}), tasks=tasks))
         # --- fewshot_config keys a closed FewshotConfig rejects ------------------------------------------
         fewshot = cfg.get("fewshot_config")
         if isinstance(fewshot, dict) and info.fewshot_fields is not None:
             extra = [k for k in fewshot if k not in info.fewshot_fields]
             if extra:
                 names = ", ".join(f"`{k}`" for k in extra)
-                problem = (f"{where} has fewshot_config keys {names} that MERA's fork reads and {info.label} "
-                           f"(installed) rejects: TypeError: FewshotConfig.__init__() got an unexpected keyword "
-                           f"argument '{extra[0]}'.")
-                issues.append(_Issue(Finding("error", "unknown-fewshot-key", f"{problem} {fork_fix}",
-                                             f"{where}: fewshot_config"), problem, fork_fix,
+                problem = _said("unknown-fewshot-key", where=where, names=names, label=_label(info), first=extra[0])
+                issues.append(_Issue("error", "unknown-fewshot-key", f"{where}: fewshot_config", problem, fork_fix,
                                      keys=frozenset(extra), tasks=tasks))
         # --- !function references -------------------------------------------------------------------------
         for key, ref in _function_refs({k: v for k, v in cfg.items() if k != "include"}):
@@ -454,16 +499,14 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
                 continue
             fork_file, _ = _ref_module_file(ref.spec, path.parent, "file")
             if info.function_refs == "dotted" and fork_file is not None and fork_file.is_file():
-                problem = (f"{where} refers to `!function {ref.spec}` ({key}), a file path that {info.label} "
-                           f"(installed) does not resolve: it reads `!function` as a dotted module name, and fails "
-                           f"with ImportError: Cannot import module '{module}'. lm_eval 0.4.4 - 0.4.8 and MERA's "
-                           f"fork load it.")
+                problem = _said("function-dotted", where=where, ref=ref.spec, option=key, label=_label(info),
+                                module=module)
                 fix = fork_fix
             else:
-                problem = f"{where} refers to `!function {ref.spec}` ({key}), but {fork_file} does not exist."
-                fix = "Check the path in the YAML file."
-            issues.append(_Issue(Finding("error", "function-path", f"{problem} {fix}", f"{where}: {key}"),
-                                 problem, fix, modules=frozenset({module}), tasks=tasks))
+                problem = _said("function-missing", where=where, ref=ref.spec, option=key, file=fork_file)
+                fix = _said("function-missing-fix")
+            issues.append(_Issue("error", "function-path", f"{where}: {key}", problem, fix,
+                                 modules=frozenset({module}), tasks=tasks))
 
     # --- includes: missing files, cycles, diamonds, precedence --------------------------------------------
     for path, task in sorted(tasks_of.items()):
@@ -473,34 +516,28 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
         missing: list[tuple[Path, Path]] = []
         _walk_includes(folder, path, (), visits, cycles, missing)
         for parent, inc in missing:
-            problem = f"{folder.rel(parent)} includes {inc}, which does not exist (task {task})."
-            issues.append(_Issue(Finding("error", "include-missing", problem, where), problem,
-                                 "Fix the include path.", tasks=frozenset({task})))
+            issues.append(_Issue("error", "include-missing", where,
+                                 _said("include-missing", parent=folder.rel(parent), include=inc, task=task),
+                                 _said("include-missing-fix"), fix_in_message=False, tasks=frozenset({task})))
         for cycle in cycles[:1]:
             chain = " -> ".join(folder.rel(p) for p in cycle)
-            problem = f"task {task} has an include cycle: {chain}."
-            issues.append(_Issue(Finding("error", "include-cycle", problem, where), problem,
-                                 "Remove the cycle.", tasks=frozenset({task})))
+            issues.append(_Issue("error", "include-cycle", where, _said("include-cycle", task=task, chain=chain),
+                                 _said("include-cycle-fix"), fix_in_message=False, tasks=frozenset({task})))
         if info.includes == "once":
             twice = sorted(p for p, paths in visits.items() if len(paths) > 1)
             if twice:
                 again = ", ".join(folder.rel(p) for p in twice)
-                problem = (f"{where} reaches {again} twice through its includes; {info.label} (installed) takes "
-                           f"that for an include cycle and leaves task {task} out of its task index, so it reports "
-                           f"'Tasks not found: {task}'. MERA's fork and lm_eval 0.4.4 - 0.4.8 load it.")
-                issues.append(_Issue(Finding("error", "include-diamond", f"{problem} {fork_fix}", where), problem,
-                                     fork_fix, tasks=frozenset({task})))
+                problem = _said("include-diamond", where=where, again=again, label=_label(info), task=task)
+                issues.append(_Issue("error", "include-diamond", where, problem, fork_fix, tasks=frozenset({task})))
         if info.include_precedence != "first":
             first = _merged(folder, path, "first")
             last = _merged(folder, path, info.include_precedence)
             differ = sorted(k for k in set(first) | set(last) if first.get(k) != last.get(k))
             if differ:
                 keys = ", ".join(f"`{k}`" for k in differ)
-                problem = (f"{where} lists several includes that set {keys} differently; {info.label} (installed) "
-                           f"takes them from the last include, MERA's fork from the first, so task {task} would "
-                           f"not be the task MERA runs.")
-                issues.append(_Issue(Finding("warning", "include-order", f"{problem} {fork_fix}", where), problem,
-                                     fork_fix, keys=frozenset(differ), tasks=frozenset({task})))
+                problem = _said("include-order", where=where, keys=keys, label=_label(info), task=task)
+                issues.append(_Issue("warning", "include-order", where, problem, fork_fix, keys=frozenset(differ),
+                                     tasks=frozenset({task})))
 
     # --- transformers.data.metrics (removed in transformers 5) ---------------------------------------------
     if info.transformers_has_data_metrics is False:
@@ -517,21 +554,17 @@ def _scan_uncached(include_path: str | Path, info: Optional[LmEvalInfo] = None) 
                 continue
             where = folder.rel(py)
             needed_by = sorted(refs_by_file.get(py.resolve(), set()))
-            plural = "s" if len(needed_by) > 1 else ""
-            who = f" (task{plural} {', '.join(needed_by)})" if needed_by else ""
-            problem = (f"{where}{who} imports transformers.data.metrics, which transformers "
-                       f"{info.transformers_version} (installed) no longer has: ModuleNotFoundError: No module "
-                       f"named 'transformers.data.metrics'. MERA v1.2 needs transformers < 5.")
-            fix = 'Install transformers < 5: pip install "transformers<5" (or MERA\'s fork: ' \
-                  + fork_install_command() + "), then restart the kernel."
-            issues.append(_Issue(Finding("error", "transformers-metrics", f"{problem} {fix}", where), problem, fix,
+            who: str | _Said = ""
+            if needed_by:
+                who = _said("used-by-tasks" if len(needed_by) > 1 else "used-by-task", tasks=", ".join(needed_by))
+            problem = _said("transformers-metrics", where=where, who=who, version=info.transformers_version)
+            fix = _said("transformers-metrics-fix", command=fork_install_command())
+            issues.append(_Issue("error", "transformers-metrics", where, problem, fix,
                                  modules=frozenset({"transformers.data.metrics"}), tasks=frozenset(needed_by)))
     if info.is_mera_fork and (info.transformers_major or 0) >= 5:
-        problem = (f"{info.label} is installed with transformers {info.transformers_version}; the fork needs "
-                   f"transformers < 5 (it imports AutoModelForVision2Seq, which transformers 5 removed).")
-        fix = 'pip install "transformers<5", then restart the kernel.'
-        issues.append(_Issue(Finding("error", "fork-transformers", f"{problem} {fix}", "transformers"), problem,
-                             fix, modules=frozenset({"transformers"})))
+        problem = _said("fork-transformers", label=_label(info), version=info.transformers_version)
+        issues.append(_Issue("error", "fork-transformers", "transformers", problem, _said("fork-transformers-fix"),
+                             modules=frozenset({"transformers"})))
     return issues
 
 
@@ -604,7 +637,7 @@ def task_verdicts(include_path: str | Path, tasks: Any, *, info: Optional[LmEval
     how to fix it.  Errors that concern no task in particular (MERA's fork under transformers 5) block every task.
     """
     info = info or lm_eval_info()
-    issues = [i for i in _scan(include_path, info) if i.finding.level == "error"]
+    issues = [i for i in _scan(include_path, info) if i.level == "error"]
     out: dict[str, TaskVerdict] = {}
     for task in tasks:
         mine = [i for i in issues if not i.tasks or task in i.tasks]
@@ -661,7 +694,7 @@ def explain_task_error(exc: BaseException, include_path: str | Path | None) -> O
         issues = _scan(include_path)
     except (OSError, RuntimeError, ModuleNotFoundError):
         return None
-    errors = [i for i in issues if i.finding.level == "error"]
+    errors = [i for i in issues if i.level == "error"]
     picked: list[_Issue] = []
 
     def pick(pred: Any) -> None:
@@ -684,7 +717,7 @@ def explain_task_error(exc: BaseException, include_path: str | Path | None) -> O
             names |= _task_tokens(found)
         names |= set(_NOT_REGISTERED.findall(text))
         if names:
-            pick(lambda i, n=frozenset(names): bool(i.tasks & n) and i.finding.code in _DROPS_TASK)
+            pick(lambda i, n=frozenset(names): bool(i.tasks & n) and i.code in _DROPS_TASK)
     if not picked:
         return None
     info = lm_eval_info()
