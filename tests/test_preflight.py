@@ -32,6 +32,7 @@ from mera_magic.lmeval.backends import get_backend
 from mera_magic.preflight import devices, servers
 from mera_magic.preflight.packages import installed
 from mera_magic.session import SESSION
+from mera_magic.texts import text as say
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def dry(ip: InteractiveShell, text: str) -> tuple[Any, list[Finding]]:
     error = result.error_in_exec
     if isinstance(error, CheckError):
         shown = [o for o in out.outputs if "text/html" in o.data]
-        assert shown and "would NOT run" in shown[0].data["text/html"]  # everything shown, then the cell fails
+        assert shown and say("dryrun.would-not-run") in shown[0].data["text/html"]  # all shown, then the cell fails
         return error, list(error.findings or [])
     assert error is None, error
     assert isinstance(result.result, DryRun)

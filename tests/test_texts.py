@@ -242,3 +242,20 @@ def test_the_checks_speak_russian_naming_the_flag_or_value(demo_model: Path, dem
     finally:
         SESSION.config.language = before
     assert SESSION.config.language == before
+
+
+def test_the_dry_run_frame_follows_the_session_language() -> None:
+    from mera_magic import dry_run
+
+    command = "lm_eval --model hf --model_args pretrained=x --fewshot_as_multiturn --tasks parus"
+    before = SESSION.config.language
+    try:
+        SESSION.config.language = "ru"
+        shown = dry_run(command)
+        said, page = str(shown), shown._repr_html_()
+        assert "ОШИБКА" in said and "Пробный запуск" in page and "запуск невозможен" in page
+        assert not re.search(r"\b(ERROR|no problems found|Dry run|would NOT run)\b", said + page)
+        SESSION.config.language = "en"
+        assert "ERROR" in str(dry_run(command)) and "would NOT run" in dry_run(command)._repr_html_()
+    finally:
+        SESSION.config.language = before

@@ -13,15 +13,32 @@ from .spec import RunSpec
 
 
 def _meaning(key: str) -> str:
-    try:
-        from .session import SESSION
-        from .texts import text
-    except ImportError:  # texts is optional at this layer
-        return ""
+    from .session import SESSION
+    from .texts import text
+
     try:
         return text(key, SESSION.config.language) or ""
     except (KeyError, LookupError):
         return ""
+
+
+def _t(key: str) -> str:
+    """The frame's text ``dryrun.<key>`` in the session's language."""
+    from .session import SESSION
+    from .texts import text
+
+    return text(f"dryrun.{key}", SESSION.config.language)
+
+
+def _findings_text(findings: list[Finding]) -> list[str]:
+    return [f"  {_t('level.' + f.level).upper():<8} {f.message}" for f in findings] or [f"  {_t('no-problems')}"]
+
+
+def _findings_html(findings: list[Finding]) -> str:
+    colors = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
+    return "".join(
+        f"<li><b style='color:{colors[f.level]}'>{_t('level.' + f.level)}</b> <code>{html.escape(f.code)}</code> "
+        f"{html.escape(f.message)}</li>" for f in findings) or f"<li style='color:#2e7d32'>{_t('no-problems')}</li>"
 
 
 def _rows(spec: RunSpec) -> list[tuple[str, str, str, str]]:
@@ -31,7 +48,7 @@ def _rows(spec: RunSpec) -> list[tuple[str, str, str, str]]:
     for name, value in masked.env.items():
         rows.append(("environment", name, value, _meaning(f"env.{name}")))
     if masked.launcher:
-        rows.append(("program", "launcher", " ".join(masked.launcher), "runs as a child process"))
+        rows.append(("program", "launcher", " ".join(masked.launcher), _t("launcher")))
     rows.append(("model", "--model", masked.model, _meaning("options.model")))
     for key, value in masked.model_args.items():
         rows.append(("model_args", key, repr(value) if not isinstance(value, str) else value,
@@ -61,7 +78,7 @@ class DryRun:
         for section, name, value, meaning in _rows(self.spec):
             lines.append(f"  {section:<12} {name:<28} {value}" + (f"   # {meaning}" if meaning else ""))
         lines.append("")
-        lines += [f"  {f.level.upper():<8} {f.message}" for f in self.findings] or ["  no problems found"]
+        lines += _findings_text(self.findings)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -74,15 +91,11 @@ class DryRun:
             f"<td style='text-align:left'><code>{esc(v)}</code></td>"
             f"<td style='text-align:left;color:#555'>{esc(m)}</td></tr>"
             for s, n, v, m in _rows(self.spec))
-        colors = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
-        found = "".join(
-            f"<li><b style='color:{colors[f.level]}'>{f.level}</b> <code>{esc(f.code)}</code> {esc(f.message)}</li>"
-            for f in self.findings) or "<li style='color:#2e7d32'>no problems found</li>"
-        verdict = "would run" if self.ok else "would NOT run (fix the errors)"
-        return (f"<div class='mera-dryrun'><b>Dry run</b> — {verdict}; nothing was run."
+        verdict = _t("would-run") if self.ok else _t("would-not-run")
+        return (f"<div class='mera-dryrun'><b>{_t('title')}</b> — {verdict}; {_t('nothing-run')}."
                 f"<pre style='white-space:pre-wrap'>{esc(self.spec.to_command())}</pre>"
-                f"<table><thead><tr><th></th><th>name</th><th>value</th><th>meaning</th></tr></thead>"
-                f"<tbody>{body}</tbody></table><ul>{found}</ul></div>")
+                f"<table><thead><tr><th></th><th>{_t('name')}</th><th>{_t('value')}</th><th>{_t('meaning')}</th>"
+                f"</tr></thead><tbody>{body}</tbody></table><ul>{_findings_html(self.findings)}</ul></div>")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": str(self), "text/html": self._repr_html_()}
@@ -116,7 +129,7 @@ class SuiteDryRun:
                 spec.tasks = runnable
                 findings = check(spec)
         self.findings = findings
-        plan.title = "Dry run of MERA suite"
+        plan.title = _t("suite-title")
 
     @property
     def ok(self) -> bool:
@@ -124,19 +137,14 @@ class SuiteDryRun:
         return not any(f.level == "error" for f in self.findings)
 
     def __str__(self) -> str:
-        lines = [str(self.plan), ""]
-        lines += [f"  {f.level.upper():<8} {f.message}" for f in self.findings] or ["  no problems found"]
-        return "\n".join(lines)
+        return "\n".join([str(self.plan), "", *_findings_text(self.findings)])
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        colors = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
-        found = "".join(
-            f"<li><b style='color:{colors[f.level]}'>{f.level}</b> <code>{html.escape(f.code)}</code> "
-            f"{html.escape(f.message)}</li>" for f in self.findings) or "<li style='color:#2e7d32'>no problems found</li>"
-        return (f"<div class='mera-dryrun'>{self.plan._repr_html_()}<p>Nothing was run. "
-                f"{'Findings of the command:' if self.findings else ''}</p><ul>{found}</ul></div>")
+        said = _t("suite-findings") if self.findings else ""
+        return (f"<div class='mera-dryrun'>{self.plan._repr_html_()}<p>{_t('suite-nothing-run')} {said}</p>"
+                f"<ul>{_findings_html(self.findings)}</ul></div>")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": str(self), "text/html": self._repr_html_()}

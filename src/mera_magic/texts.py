@@ -577,6 +577,22 @@ _T: dict[str, tuple[str, str]] = {
     "ui.fallback": (
         "Панель mera-magic (виджеты здесь не отображаются). Команда:",
         "mera-magic panel (widgets do not render here). The command:"),
+    # -- what %%mera --dry-run shows around the findings --------------------------------------------------------------
+    "dryrun.title": ("Пробный запуск", "Dry run"),
+    "dryrun.would-run": ("запуск возможен", "would run"),
+    "dryrun.would-not-run": ("запуск невозможен (исправьте ошибки)", "would NOT run (fix the errors)"),
+    "dryrun.nothing-run": ("ничего не запускалось", "nothing was run"),
+    "dryrun.no-problems": ("замечаний нет", "no problems found"),
+    "dryrun.name": ("имя", "name"),
+    "dryrun.value": ("значение", "value"),
+    "dryrun.meaning": ("что это значит", "meaning"),
+    "dryrun.launcher": ("запускается дочерним процессом", "runs as a child process"),
+    "dryrun.level.error": ("ошибка", "error"),
+    "dryrun.level.warning": ("предупреждение", "warning"),
+    "dryrun.level.info": ("к сведению", "info"),
+    "dryrun.suite-title": ("Пробный запуск набора MERA", "Dry run of MERA suite"),
+    "dryrun.suite-nothing-run": ("Ничего не запускалось.", "Nothing was run."),
+    "dryrun.suite-findings": ("Замечания к команде:", "Findings of the command:"),
 }
 
 #: every text, ``TEXTS[key][language]``
