@@ -66,7 +66,8 @@ CELLS = [
         "MORE_TASKS = 'rucommonvqa'           # the second run, on the same engine\n"
         "OUT = 'mm_results'",
         metadata={"tags": ["parameters"]}),
-    new_code_cell("%load_ext mera_magic"),
+    new_code_cell("%load_ext mera_magic\n"
+                  "%config MeraMagic.language = 'en'   # messages and panels in English (the default is Russian)"),
     new_markdown_cell(
         "## Check before running\n`%%mera --dry-run` reads the command with the installed lm_eval's own parser "
         "and checks it before anything heavy loads: that this lm_eval has `vllm-vlm`, `model_args` against its "

@@ -163,8 +163,10 @@ def _cell(nb: nbformat.NotebookNode, start: str) -> nbformat.NotebookNode:
 
 def _dry_run_text(nb: nbformat.NotebookNode) -> str:
     """What the notebook's ``%%mera --dry-run`` cell showed, as text; it has no finding of level ERROR."""
-    text = "".join(o["data"]["text/plain"] for o in _cell(nb, "%%mera --dry-run").outputs if "data" in o)
+    outputs = [o for o in _cell(nb, "%%mera --dry-run").outputs if "data" in o]
+    text = "".join(o["data"]["text/plain"] for o in outputs)
     assert not re.search(r"^ +ERROR ", text, re.MULTILINE), text
+    assert "— would run;" in "".join(o["data"].get("text/html", "") for o in outputs)  # the notebook's English
     return text
 
 
