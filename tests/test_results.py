@@ -326,6 +326,9 @@ def test_newest_run_is_loaded_and_the_choice_reported(
     assert table["tasks"].str.contains("rummlu_localscore").all()
     assert all(Path(p).exists() for p in table["path"])
     assert (table["date"].dt.strftime("%Y-%m-%dT%H-%M-%S") == [r[:19] for r in table["run"]]).all()
+    # shown whole in a notebook: pandas would cut a long path at 50 characters, losing its end
+    assert all(path in table._repr_html_() for path in table["path"]), table._repr_html_()
+    assert isinstance(table[table["readable"]], type(table))  # still the table after a selection
 
 
 def test_merge_takes_the_newest_run_of_each_task(out_scored: Path, out_predict: Path, tmp_path: Path) -> None:

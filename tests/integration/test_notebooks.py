@@ -20,12 +20,18 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def test_quickstart_notebook_executes(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "examples" / "quickstart.ipynb", tmp_path / "quickstart.ipynb")
-    nb = nbformat.read(tmp_path / "quickstart.ipynb", as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+def _executed(name: str, folder: Path) -> nbformat.NotebookNode:
+    """examples/``name`` executed top to bottom in a real kernel working in ``folder``; no cell failed."""
+    shutil.copy(ROOT / "examples" / name, folder / name)
+    nb = nbformat.read(folder / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
+    return nb
+
+
+def test_quickstart_notebook_executes(tmp_path: Path) -> None:
+    nb = _executed("quickstart.ipynb", tmp_path)
     text = json.dumps(nb)
     assert "Reusing the loaded model" in text  # the second run did not load the model again
     assert "not scored locally" in text  # the closed test set
@@ -78,11 +84,7 @@ def test_multimodal_notebook_executes(tmp_path: Path) -> None:
 
     if "hf-multimodal" not in backend_names():
         pytest.skip("this lm_eval has no hf-multimodal backend (it came with 0.4.5)")
-    shutil.copy(ROOT / "examples" / "multimodal.ipynb", tmp_path / "multimodal.ipynb")
-    nb = nbformat.read(tmp_path / "multimodal.ipynb", as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
+    nb = _executed("multimodal.ipynb", tmp_path)
     text = json.dumps(nb)
     for code in ("auto-batch-unsupported", "mm-max-images", "mm-chat-template", "flash-attn", "media-env"):
         assert code in text, code  # the dry run names each mistake
@@ -167,11 +169,7 @@ def test_openai_server_notebook_executes(tmp_path: Path, vllm_python: str, monke
 
 def test_compare_models_notebook_executes(tmp_path: Path) -> None:
     """Two demo models, the same command, the comparison, and the comparison rebuilt from disk."""
-    shutil.copy(ROOT / "examples" / "compare_models.ipynb", tmp_path / "compare_models.ipynb")
-    nb = nbformat.read(tmp_path / "compare_models.ipynb", as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
+    nb = _executed("compare_models.ipynb", tmp_path)
     tasks = ("parus", "rcb", "bps", "simplear", "rumultiar")
     folders = sorted((tmp_path / "compare_results").iterdir())
     assert [f.name.rsplit("__", 1)[-1] for f in folders] == ["a", "b"]  # one results folder per model

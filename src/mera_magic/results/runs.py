@@ -58,7 +58,20 @@ def _summary(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def runs(path: str | Path) -> pd.DataFrame:
+class RunsTable(pd.DataFrame):
+    """The table :func:`runs` returns: a DataFrame shown in a notebook with every cell whole (pandas cuts cells
+    at 50 characters from the right, which loses a model path's useful end)."""
+
+    @property
+    def _constructor(self) -> type[RunsTable]:
+        return RunsTable
+
+    def _repr_html_(self) -> str | None:
+        with pd.option_context("display.max_colwidth", None):
+            return super()._repr_html_()
+
+
+def runs(path: str | Path) -> RunsTable:
     """One row per run under ``path`` (newest first): run (its date stamp, for ``load(path, run=...)``), date,
     model, tasks, n_shot, limit, chat_template, predict_only, n_samples, lm_eval_version, path, readable."""
     root = Path(path).expanduser()
@@ -80,4 +93,4 @@ def runs(path: str | Path) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame = frame.iloc[::-1].reset_index(drop=True)
     frame["date"] = pd.to_datetime(frame["date"])
-    return frame
+    return RunsTable(frame)
