@@ -106,7 +106,7 @@ def test_hashed_images_are_found_in_the_data_set_only_for_the_same_document(mm_r
     assert not resolver.media("ruclevr", other)[0].found
 
 
-def test_a_multimodal_check_fails_the_cell_before_loading(ip: InteractiveShell, mm_tasks: Path,
+def test_a_multimodal_check_fails_the_cell_before_loading(ip: InteractiveShell, mm_tasks: Path, english: None,
                                                           demo_model: Path) -> None:
     executed = ip.run_cell(f"%%mera\nlm_eval --model hf --model_args pretrained={demo_model} --include_path {mm_tasks} "
                            "--tasks ruclevr")
