@@ -4,7 +4,6 @@ vLLM server, comparing two models), and the kernel's stop button during a run.""
 from __future__ import annotations
 
 import json
-import queue
 import re
 import shutil
 import socket
@@ -15,6 +14,8 @@ import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
+
+from .kernel_outputs import wait_for_display
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -52,15 +53,9 @@ def test_stop_button_ends_a_run_and_the_kernel_stays_usable(demo_model: Path, de
                 "--gen_kwargs max_gen_toks=64").format(m=demo_model, t=demo_tasks, c=tmp_path / "cache" / "demo")
         msg_id = kc.execute(cell)
         # wait until the run is answering requests, as a person would before pressing stop
-        deadline = time.monotonic() + 240
-        started = False
-        while time.monotonic() < deadline and not started:
-            try:
-                msg = kc.get_iopub_msg(timeout=1)
-            except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] in ("display_data", "update_display_data"):
-                started = "generate_until" in json.dumps(msg["content"]) and "progress" in json.dumps(msg["content"])
+        started = wait_for_display(
+            kc, msg_id, lambda content: "generate_until" in json.dumps(content) and "progress" in json.dumps(content),
+            timeout=240)
         assert started, "the run never started answering requests"
         stopped_at = time.monotonic()
         km.interrupt_kernel()

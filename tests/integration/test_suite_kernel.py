@@ -4,7 +4,6 @@ notebook, `--dry-run` and `--help` of the cell magic, and the stop button stoppi
 from __future__ import annotations
 
 import json
-import queue
 import re
 import time
 from pathlib import Path
@@ -13,6 +12,8 @@ import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
+
+from .kernel_outputs import wait_for_display
 
 pytestmark = pytest.mark.slow
 
@@ -68,16 +69,8 @@ def test_stop_button_stops_the_whole_suite(demo_model: Path, demo_tasks: Path, t
                                                   limit=12)
         msg_id = kc.execute(cell)
         running = re.compile(r"<code>parus</code>(?:(?!</tr>).)*>running<", re.S)
-        deadline = time.monotonic() + 400
-        started = False
-        while time.monotonic() < deadline and not started:
-            try:
-                msg = kc.get_iopub_msg(timeout=1)
-            except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] in ("display_data",
-                                                                                    "update_display_data"):
-                started = bool(running.search(msg["content"]["data"].get("text/html", "")))
+        started = wait_for_display(kc, msg_id, lambda content: bool(running.search(content["data"].get("text/html", ""))),
+                                   timeout=400)
         assert started, "the suite never reached its second task"
         stopped_at = time.monotonic()
         km.interrupt_kernel()
